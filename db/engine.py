@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 BUSY_TIMEOUT_S = 10
@@ -31,11 +32,21 @@ def default_url() -> str:
     return f"sqlite+aiosqlite:///{folder / 'gridconsole.db'}"
 
 
+class CannotOpen(Exception):
+    """The database cannot be opened as given (exit code 2)."""
+
+
 class Database:
     """One engine, and the two ways to use it: ``read()`` and ``write()``."""
 
     def __init__(self, url: str, *, pool_size: int = 5) -> None:
-        self.url = make_url(url)
+        try:
+            self.url = make_url(url)
+            self._create(pool_size)
+        except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+            raise CannotOpen(f"{url}: {str(exc).splitlines()[0]}") from None
+
+    def _create(self, pool_size: int) -> None:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
             path = self.url.database

@@ -6,13 +6,13 @@ from pathlib import Path
 from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError
 
-from .engine import Database
+from .engine import CannotOpen, Database
 from .i18n import catalog, t
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-class SchemaRefused(Exception):
+class SchemaRefused(CannotOpen):
     """The database is not one this code can open (exit code 2)."""
 
 

@@ -74,26 +74,16 @@ async def seed_demo(db: Database, *, months: float = 12, seed: int = 1,
             for index, (days, base) in enumerate(_with_bases(chunks))]
     made = 0
     progress("cases", 0, total)
-    context = multiprocessing.get_context("spawn")
-    workers = workers or max(1, min(len(jobs), os.cpu_count() or 1))
-    loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        pending = [loop.run_in_executor(pool, _simulate_chunk, *job) for job in jobs[:workers + 1]]
-        queued = len(pending)
-        while pending:
-            tables = await pending.pop(0)
-            if queued < len(jobs):
-                pending.append(loop.run_in_executor(pool, _simulate_chunk, *jobs[queued]))
-                queued += 1
-            async with db.write() as conn:
-                for table, payload in tables:
-                    if db.is_sqlite:
-                        if payload[1]:
-                            await conn.exec_driver_sql(*payload)
-                    else:
-                        await insert_rows(conn, table, payload)
-            made += len(tables[0][1][1] if db.is_sqlite else tables[0][1])
-            progress("cases", made, total)
+    async for tables in _run_chunks(jobs, workers):
+        async with db.write() as conn:
+            for table, payload in tables:
+                if db.is_sqlite:
+                    if payload[1]:
+                        await conn.exec_driver_sql(*payload)
+                else:
+                    await insert_rows(conn, table, payload)
+        made += len(tables[0][1][1] if db.is_sqlite else tables[0][1])
+        progress("cases", made, total)
     if not db.is_sqlite:
         async with db.write() as conn:
             for table in ("cases", "case_events", "units", "people", "operators", "categories"):
@@ -103,6 +93,25 @@ async def seed_demo(db: Database, *, months: float = 12, seed: int = 1,
     async with db.write() as conn:
         await conn.execute(text("ANALYZE"))
     return made
+
+
+async def _run_chunks(jobs: list[tuple], workers: int | None):
+    """The simulated chunks, in order: in worker processes, or here if ``workers=0``."""
+    if workers == 0:
+        for job in jobs:
+            yield _simulate_chunk(*job)
+        return
+    workers = workers or max(1, min(len(jobs), os.cpu_count() or 1))
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending = [loop.run_in_executor(pool, _simulate_chunk, *job) for job in jobs[:workers + 1]]
+        queued = len(pending)
+        while pending:
+            tables = await pending.pop(0)
+            if queued < len(jobs):  # keep the workers busy, but memory bounded
+                pending.append(loop.run_in_executor(pool, _simulate_chunk, *jobs[queued]))
+                queued += 1
+            yield tables
 
 
 def _until(until: datetime | None) -> datetime:

@@ -1,0 +1,73 @@
+"""The Textual application: one database, one logged-in operator, and the
+screens as modes (1 queue, 2 grid status, 3 statistics, 4 audit)."""
+from __future__ import annotations
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+
+from ..db.casefilter import CaseFilter
+from ..db.engine import Database
+from ..db.i18n import catalog, t
+from ..db.overview import Headline, headline
+from ..db.scope import Actor
+from ..db.watch import changes
+from .messages import DataChanged, FilterRequested
+from .screens.home import HomeScreen
+
+#: mode name -> (key, screen class); screens register here as they land.
+MODES = {
+    "home": ("1", HomeScreen),
+}
+
+
+class GridConsole(App):
+    TITLE = "gridconsole"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+
+    headline: reactive[Headline | None] = reactive(None)
+
+    def __init__(self, db_url: str, actor: Actor | None, *, demo: bool = False,
+                 watch: bool = True) -> None:
+        super().__init__()
+        self.db = Database(db_url)
+        self.actor = actor
+        self.demo = demo
+        self._watch = watch
+        for name, (key, screen) in MODES.items():
+            self.add_mode(name, screen)
+            self.bind(key, f"switch_mode('{name}')", description=t(f"mode.{name}"))
+        self.bind("q", "quit", description=t("app.quit"))
+
+    async def on_mount(self) -> None:
+        self.title = t("app.center")
+        await self.switch_mode(next(iter(MODES)))
+        await self.refresh_headline()
+        if self._watch:
+            self.watch_database()
+
+    async def refresh_headline(self) -> None:
+        if self.actor is not None:
+            self.headline = await headline(self.db, self.actor)
+
+    @work(exclusive=True, group="watch")
+    async def watch_database(self) -> None:
+        async for _ in changes(self.db):
+            await self.refresh_headline()
+            self.screen.post_message(DataChanged())
+
+    async def open_queue(self, case_filter: CaseFilter) -> None:
+        """Drill down: the queue, showing exactly the cases behind a figure."""
+        await self.switch_mode("queue")
+        self.screen.post_message(FilterRequested(case_filter))
+
+    async def on_unmount(self) -> None:
+        await self.db.dispose()
+
+
+catalog({
+    "mode.home": ("总览", "Overview"),
+    "app.quit": ("退出", "Quit"),
+})

@@ -1,0 +1,132 @@
+"""Fixtures: a fresh database per test, on SQLite or on PostgreSQL.
+
+Set ``GRIDCONSOLE_TEST_PG`` to a PostgreSQL URL (``.ci/run`` does) and every
+database fixture is a new PostgreSQL database instead of a SQLite file.
+The demo district is seeded once per session and copied for each test.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from gridconsole.db import clock
+from gridconsole.db.engine import Database
+from gridconsole.db.i18n import set_language
+from gridconsole.db.schema import upgrade
+from gridconsole.db.scope import Actor
+from gridconsole.db.workflow import load_actor
+
+PG_URL = os.environ.get("GRIDCONSOLE_TEST_PG")
+#: The demo history used by tests ends here; the test clock starts here too.
+DEMO_UNTIL = datetime.fromisoformat("2026-11-20T10:00:00+08:00")
+DEMO_KW = dict(months=2, seed=7, cases_per_month=1500, until=DEMO_UNTIL, workers=0)
+
+
+def _run(coro):
+    return asyncio.new_event_loop().run_until_complete(coro)
+
+
+async def _pg_exec(sql: str) -> None:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(PG_URL).set(drivername="postgresql")
+    conn = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _pg_url(name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(autouse=True)
+def _defaults():
+    """Chinese interface and a fixed clock unless a test says otherwise."""
+    set_language("zh")
+    clock.set_clock(lambda: clock.as_utc(DEMO_UNTIL))
+    yield
+    clock.set_clock(None)
+    set_language("zh")
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> str:
+    """A seeded demo district, made once: a SQLite file or a PostgreSQL template."""
+    from gridconsole.db.demo.seed import seed_demo
+
+    async def build(url: str) -> None:
+        db = Database(url)
+        await upgrade(db)
+        await seed_demo(db, **DEMO_KW)
+        await db.dispose()
+
+    if PG_URL:
+        name = f"gc_demo_{uuid.uuid4().hex[:8]}"
+        _run(_pg_exec(f'CREATE DATABASE "{name}"'))
+        _run(build(_pg_url(name)))
+        return name
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    _run(build(f"sqlite+aiosqlite:///{path}"))
+    return str(path)
+
+
+def _fresh_url(tmp_path: Path, template: str | None = None) -> str:
+    if PG_URL:
+        name = f"gc_{uuid.uuid4().hex[:10]}"
+        suffix = f' TEMPLATE "{template}"' if template else ""
+        _run(_pg_exec(f'CREATE DATABASE "{name}"{suffix}'))
+        return _pg_url(name)
+    path = tmp_path / f"{uuid.uuid4().hex[:8]}.db"
+    if template:
+        shutil.copyfile(template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def db_url(tmp_path) -> str:
+    """An empty database (schema not yet created)."""
+    return _fresh_url(tmp_path)
+
+
+@pytest.fixture
+def demo_url(tmp_path, demo_template) -> str:
+    """A private copy of the seeded demo district."""
+    return _fresh_url(tmp_path, demo_template)
+
+
+@pytest.fixture
+async def db(db_url):
+    database = Database(db_url)
+    await upgrade(database)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def demo_db(demo_url):
+    database = Database(demo_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def officer(demo_db) -> Actor:
+    """The demo district duty officer."""
+    return await load_actor(demo_db, "demo")
+
+
+def later(**delta) -> None:
+    """Move the test clock forward."""
+    now = clock.now()
+    clock.set_clock(lambda: now + timedelta(**delta))
