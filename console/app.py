@@ -14,11 +14,14 @@ from ..db.overview import Headline, headline
 from ..db.scope import Actor
 from ..db.watch import changes
 from .messages import DataChanged, FilterRequested
+from .screens.audit import AuditScreen
 from .screens.home import HomeScreen
+from .screens.login import LoginScreen
 
 #: mode name -> (key, screen class); screens register here as they land.
 MODES = {
     "home": ("1", HomeScreen),
+    "audit": ("4", AuditScreen),
 }
 
 
@@ -43,10 +46,17 @@ class GridConsole(App):
 
     async def on_mount(self) -> None:
         self.title = t("app.center")
+        if self.actor is None:  # nothing behind the login screen until someone logs in
+            self.push_screen(LoginScreen(), self._logged_in)
+            return
         await self.switch_mode(next(iter(MODES)))
         await self.refresh_headline()
         if self._watch:
             self.watch_database()
+
+    async def _logged_in(self, actor: Actor) -> None:
+        self.actor = actor
+        await self.on_mount()
 
     async def refresh_headline(self) -> None:
         if self.actor is not None:
@@ -69,5 +79,6 @@ class GridConsole(App):
 
 catalog({
     "mode.home": ("总览", "Overview"),
+    "mode.audit": ("审计", "Audit"),
     "app.quit": ("退出", "Quit"),
 })

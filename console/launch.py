@@ -1,5 +1,6 @@
 """Opening the console: migrate (before Textual starts its loop), seed the demo
-center on first use, log the operator in, then run the app."""
+center on first use, log the operator in (or leave that to the login screen),
+then run the app."""
 from __future__ import annotations
 
 import asyncio
@@ -8,12 +9,11 @@ import getpass
 from sqlalchemy import func, select
 
 from ..db.i18n import catalog, t
-from ..db.lifecycle import Refused
 from ..db.models import Case
-from ..db.passwords import verify_password
+from ..db.operators import authenticate, record_login
 from ..db.scope import Actor
 from ..db.workflow import load_actor
-from .cli import UsageError, database_url, open_database, password_from_env
+from .cli import database_url, open_database, password_from_env
 from .progress import progress_bar
 
 DEMO_OPERATOR = "demo"
@@ -31,26 +31,23 @@ async def prepare(args) -> Actor | None:
                 print(t("launch.seeding", url=db.describe()))
                 with progress_bar(t("seed.progress")) as update:
                     await seed_demo(db, progress=lambda _, done, total: update(done, total))
-            return await load_actor(db, DEMO_OPERATOR)
-        if args.operator:
-            actor = await load_actor(db, args.operator)
-            await check_password(db, args.operator)
+            actor = await load_actor(db, DEMO_OPERATOR)
+            await record_login(db, actor, "--demo")
             return actor
-        raise UsageError(t("launch.who"))
+        if args.operator:
+            return await login(db, args.operator)
+        return None  # the console opens on its login screen
     finally:
         await db.dispose()
 
 
-async def check_password(db, code: str) -> None:
-    from ..db.models import Operator
-
+async def login(db, code: str) -> Actor:
+    """Log ``code`` in with the password from GRIDCONSOLE_PASSWORD or a prompt
+    (lockout and audit as on the login screen)."""
     password = password_from_env()
     if password is None:
         password = getpass.getpass(t("launch.password", code=code))
-    async with db.read() as conn:
-        stored = await conn.scalar(select(Operator.password_hash).where(Operator.code == code))
-    if not verify_password(password, stored):
-        raise Refused("launch.bad_password")
+    return await authenticate(db, code, password)
 
 
 def launch(args) -> int:
@@ -64,8 +61,5 @@ def launch(args) -> int:
 catalog({
     "launch.seeding": ("首次使用：正在生成演示指挥中心（约一分钟）→ {url}",
                        "First use: building the demo command center (about a minute) → {url}"),
-    "launch.who": ("请用 --operator 代码 登录，或用 --demo 打开演示指挥中心",
-                   "Log in with --operator CODE, or open the demo center with --demo"),
     "launch.password": ("操作员 {code} 的密码：", "Password for operator {code}: "),
-    "launch.bad_password": ("密码错误", "Wrong password"),
 })
