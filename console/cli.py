@@ -21,6 +21,8 @@ from ..db.schema import upgrade
 COMMANDS = [
     "db",
     "seed",
+    "operator",
+    "audit",
 ]
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3

@@ -308,6 +308,10 @@ def what_label(what: str) -> str:
         return t(f"audit.what.{what}") if f"audit.what.{what}" in _WHAT else what
 
 
+def result_label(ok: bool) -> str:
+    return t("audit.ok") if ok else t("audit.refused")
+
+
 _WHAT = {
     "audit.what.login": ("登录", "Login"),
     "audit.what.lockout": ("账号锁定", "Locked out"),
@@ -320,6 +324,8 @@ _WHAT = {
 }
 catalog(_WHAT)
 catalog({
+    "audit.ok": ("成功", "OK"),
+    "audit.refused": ("拒绝", "Refused"),
     "login.failed": ("操作员代码或密码错误", "Wrong operator code or password"),
     "login.locked": ("密码连续错误 5 次，账号已锁定至 {until}", "Five wrong passwords: the account is locked until {until}"),
     "operator.not_manager": ("{role}无权管理操作员", "A {role} may not manage operators"),

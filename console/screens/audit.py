@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from ...db import clock
 from ...db.i18n import catalog, t
-from ...db.operators import AuditRow, audit_entries, what_label
+from ...db.operators import AuditRow, audit_entries, result_label, what_label
 from ..messages import DataChanged
 from ..text import literal, one_line
 from ..widgets.header import CenterHeader
@@ -81,8 +81,7 @@ class AuditScreen(Screen):
     def _cells(row: AuditRow) -> tuple:
         return (clock.to_local(row.at).strftime("%m-%d %H:%M:%S"), literal(row.operator_code),
                 what_label(row.what), "" if row.case_id is None else str(row.case_id),
-                literal(t("audit.ok") if row.ok else t("audit.refused"),
-                        "" if row.ok else "bold red"),
+                literal(result_label(row.ok), "" if row.ok else "bold red"),
                 literal(one_line(row.detail, 60)))
 
     def _show_status(self) -> None:
@@ -115,8 +114,6 @@ catalog({
     "audit.col.case": ("工单", "Case"),
     "audit.col.ok": ("结果", "Result"),
     "audit.col.detail": ("说明", "Detail"),
-    "audit.ok": ("成功", "OK"),
-    "audit.refused": ("拒绝", "Refused"),
     "audit.older": ("较早", "Older"),
     "audit.newer": ("较新", "Newer"),
     "audit.empty": ("暂无审计记录", "No audit rows yet"),
