@@ -104,7 +104,3 @@ def password_from_env() -> str | None:
 catalog({
     "cli.interrupted": ("已中断", "Interrupted"),
 })
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

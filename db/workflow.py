@@ -280,6 +280,10 @@ async def receive(db: Database, actor: Actor, **fields: Any) -> int:
     fields.setdefault("reported_at", now)
     row = new_case_row(**fields)
     async with db.write() as conn:
+        known = await conn.scalar(select(cases.c.id).where(
+            cases.c.channel == row["channel"], cases.c.source_ref == row["source_ref"]))
+        if known is not None:
+            raise Refused("refused.duplicate", ref=row["source_ref"], id=known)
         case_id = (await conn.execute(insert(cases).values(**row).returning(cases.c.id))).scalar_one()
         await conn.execute(insert(events).values(**receive_event(case_id, row, actor.id)))
         await audit_write(conn, actor, Action.RECEIVE.value, case_id=case_id, at=now,
@@ -289,6 +293,7 @@ async def receive(db: Database, actor: Actor, **fields: Any) -> int:
 
 catalog({
     "refused.no_operator": ("操作员 {code} 不存在或已停用", "Operator {code} does not exist or is disabled"),
+    "refused.duplicate": ("来源编号 {ref} 已受理为工单 {id}", "Source reference {ref} is already case {id}"),
     "refused.no_case": ("工单 {id} 不存在", "Case {id} does not exist"),
     "refused.scope": ("工单 {id} 不在您的权限范围内", "Case {id} is outside your area"),
     "refused.role": ("{role}无权{action}", "A {role} may not {action}"),

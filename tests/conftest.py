@@ -10,6 +10,7 @@ import asyncio
 import os
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -29,7 +30,9 @@ DEMO_KW = dict(months=2, seed=7, cases_per_month=1500, until=DEMO_UNTIL, workers
 
 
 def _run(coro):
-    return asyncio.new_event_loop().run_until_complete(coro)
+    """Run ``coro`` to completion, also from inside a running event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def _pg_exec(sql: str) -> None:

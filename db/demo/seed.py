@@ -195,7 +195,9 @@ async def _build_world(conn, world: World, rng: random.Random, seed: int) -> Non
             person(cid, PersonRole.INSTRUCTOR)
         world.streets.append(street)
     # 2,287 basic grids: at least one per community, the rest by weight.
-    grids_per = _spread(D.BASIC_GRIDS - len(world.communities), len(world.communities), rng)
+    # Urban communities are large (古城社区: 21,000 residents): many grids each.
+    weights = [rng.uniform(6, 10) if c["urban"] else rng.uniform(0.6, 1.4) for c in world.communities]
+    grids_per = _spread(D.BASIC_GRIDS - len(world.communities), len(world.communities), rng, weights)
     full_time_left = D.FULL_TIME_WORKERS
     for community, extra in zip(world.communities, grids_per):
         for n in range(1 + extra):
@@ -391,9 +393,9 @@ def _simulate(world: World, rng: random.Random, days, base: int, end: datetime):
         case_events = [receive_event(case_id, row, None)]
         assists: list[dict] = []
         sim = _Sim(world, rng, row, case_events, assists, end, cat, street)
-        key = (community["id"], cat["id"])
+        key = (street["id"], cat["id"])  # callers about the same matter, same day
         parent = recent.get(key)
-        sim.run(parent if parent and (created - parent[1]).days < 2 else None)
+        sim.run(parent if parent and (created - parent[1]).days < 1 else None)
         if row["first_dispatched_at"] is not None and row["state"] != "merged":
             recent[key] = (case_id, created)
         yield row, case_events, assists
@@ -453,7 +455,7 @@ class _Sim:
         if roll < 0.025:
             self.act(Action.INVALIDATE, self.hours(triage), reason="重复来电或诉求不属于受理范围")
             return
-        if parent and roll < 0.08:
+        if parent and roll < 0.045:
             self.act(Action.MERGE, self.hours(triage), parent_id=parent[0],
                      note="同一地点同类诉求，合并办理")
             return
