@@ -15,6 +15,7 @@ from ..db.scope import Actor
 from ..db.watch import changes
 from .messages import DataChanged, FilterRequested
 from .screens.audit import AuditScreen
+from .screens.grid import GridScreen
 from .screens.home import HomeScreen
 from .screens.login import LoginScreen
 
@@ -22,6 +23,7 @@ from .screens.login import LoginScreen
 MODES = {
     "home": ("1", HomeScreen),
     "audit": ("4", AuditScreen),
+    "grid": ("2", GridScreen),
 }
 
 
@@ -79,6 +81,7 @@ class GridConsole(App):
 
 catalog({
     "mode.home": ("总览", "Overview"),
+    "mode.grid": ("网格态势", "Grid status"),
     "mode.audit": ("审计", "Audit"),
     "app.quit": ("退出", "Quit"),
 })
