@@ -16,12 +16,12 @@ from ..db.watch import changes
 from .messages import DataChanged, FilterRequested
 from .screens.audit import AuditScreen
 from .screens.grid import GridScreen
-from .screens.home import HomeScreen
+from .screens.queue import QueueScreen
 from .screens.login import LoginScreen
 
 #: mode name -> (key, screen class); screens register here as they land.
 MODES = {
-    "home": ("1", HomeScreen),
+    "queue": ("1", QueueScreen),
     "audit": ("4", AuditScreen),
     "grid": ("2", GridScreen),
 }
@@ -80,7 +80,6 @@ class GridConsole(App):
 
 
 catalog({
-    "mode.home": ("总览", "Overview"),
     "mode.grid": ("网格态势", "Grid status"),
     "mode.audit": ("审计", "Audit"),
     "app.quit": ("退出", "Quit"),

@@ -21,6 +21,7 @@ from ..db.schema import upgrade
 COMMANDS = [
     "db",
     "seed",
+    "case",
     "operator",
     "audit",
 ]
