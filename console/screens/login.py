@@ -19,7 +19,7 @@ from ..text import literal
 class LoginScreen(ModalScreen[Actor]):
     DEFAULT_CSS = """
     LoginScreen { align: center middle; background: $surface; }
-    LoginScreen > Vertical { width: 50; height: auto; border: round $primary; padding: 1 2; }
+    LoginScreen > Vertical { width: 64; height: auto; border: round $primary; padding: 1 2; }
     LoginScreen #login-title { text-style: bold; margin-bottom: 1; }
     LoginScreen Input { margin-bottom: 1; }
     LoginScreen #login-error { color: $error; height: 1; }
