@@ -24,6 +24,7 @@ COMMANDS = [
     "case",
     "operator",
     "audit",
+    "grids",
 ]
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3

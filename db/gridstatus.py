@@ -418,7 +418,7 @@ async def find_area(db: Database, actor: Actor, name: str) -> list[int]:
 
 
 async def node_and_children(db: Database, actor: Actor, unit_id: int | None,
-                            now: datetime | None = None) -> tuple[Node, list[Node]]:
+                            now: datetime | None = None) -> tuple[Node | None, list[Node]]:
     """A unit (default: the operator's top area) and its children, for the shell."""
     now = now or clock.now()
     roots, kids = await open_tree(db, actor, now)
@@ -436,7 +436,7 @@ async def node_and_children(db: Database, actor: Actor, unit_id: int | None,
         nodes.update((n.ref, n) for n in below)
     target = path[-1] if path else None
     if target not in nodes:
-        return None, []  # type: ignore[return-value]
+        return None, []
     return nodes[target], kids.get(target, [])
 
 
