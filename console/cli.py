@@ -25,6 +25,7 @@ COMMANDS = [
     "operator",
     "audit",
     "grids",
+    "intake",
 ]
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
