@@ -26,6 +26,8 @@ COMMANDS = [
     "audit",
     "grids",
     "intake",
+    "export",
+    "feed",
 ]
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
