@@ -93,7 +93,7 @@ async def authenticate(db: Database, code: str, password: str) -> Actor:
             # Same message as a wrong password: a login must not confirm a code exists.
             await conn.execute(insert(audit).values(
                 at=now, operator_id=row["id"] if row else None, operator_code=code[:32],
-                what="login", detail="unknown or disabled", ok=False))
+                what="login", detail=t("audit.detail.unknown"), ok=False))
             failure = Refused("login.failed")
         else:
             failure = await _check(conn, row, password, now)
@@ -106,7 +106,7 @@ async def _check(conn, row, password: str, now: datetime) -> Refused | None:
     actor = _actor(row)
     locked = row["locked_until"]
     if locked is not None and clock.as_utc(locked) > now:
-        await audit_write(conn, actor, "login", detail="locked", ok=False, at=now)
+        await audit_write(conn, actor, "login", detail=t("audit.detail.locked"), ok=False, at=now)
         return Refused("login.locked", until=clock.to_local(locked).strftime("%H:%M"))
     if verify_password(password, row["password_hash"]):
         await conn.execute(update(operators).where(operators.c.id == row["id"])
@@ -118,15 +118,15 @@ async def _check(conn, row, password: str, now: datetime) -> Refused | None:
         update(operators).where(operators.c.id == row["id"])
         .values(failed_logins=operators.c.failed_logins + 1)
         .returning(operators.c.failed_logins))).scalar_one()
-    await audit_write(conn, actor, "login", detail=f"wrong password {failed}/{MAX_FAILED_LOGINS}",
-                      ok=False, at=now)
+    await audit_write(conn, actor, "login", ok=False, at=now,
+                      detail=t("audit.detail.wrong", n=failed, max=MAX_FAILED_LOGINS))
     if failed < MAX_FAILED_LOGINS:
         return Refused("login.failed")
     until = now + LOCKOUT
     await conn.execute(update(operators).where(operators.c.id == row["id"])
                        .values(failed_logins=0, locked_until=until))
-    await audit_write(conn, actor, "lockout", detail=f"until {until:%Y-%m-%dT%H:%MZ}",
-                      ok=False, at=now)
+    await audit_write(conn, actor, "lockout", ok=False, at=now, detail=t(
+        "audit.detail.lockout", until=clock.to_local(until).strftime("%Y-%m-%d %H:%M")))
     return Refused("login.locked", until=clock.to_local(until).strftime("%H:%M"))
 
 
@@ -266,7 +266,7 @@ async def reveal_phone(db: Database, actor: Actor, case_id: int) -> str:
         elif not may_reveal(actor, row.state):
             refusal = Refused("operator.no_reveal")
         else:
-            await audit_write(conn, actor, "reveal", case_id=case_id, detail="reporter_phone")
+            await audit_write(conn, actor, "reveal", case_id=case_id, detail=t("audit.detail.phone"))
             return row.reporter_phone or ""
     async with db.write() as conn:
         await audit_write(conn, actor, "reveal", case_id=case_id, detail=str(refusal), ok=False)
@@ -325,6 +325,11 @@ _WHAT = {
 catalog(_WHAT)
 catalog({
     "audit.ok": ("成功", "OK"),
+    "audit.detail.unknown": ("代码不存在或已停用", "unknown or disabled code"),
+    "audit.detail.locked": ("账号锁定中", "account locked"),
+    "audit.detail.wrong": ("密码错误 {n}/{max}", "wrong password {n}/{max}"),
+    "audit.detail.lockout": ("锁定至 {until}", "locked until {until}"),
+    "audit.detail.phone": ("报告人电话", "reporter's phone"),
     "audit.refused": ("拒绝", "Refused"),
     "login.failed": ("操作员代码或密码错误", "Wrong operator code or password"),
     "login.locked": ("密码连续错误 5 次，账号已锁定至 {until}", "Five wrong passwords: the account is locked until {until}"),
