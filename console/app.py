@@ -16,6 +16,7 @@ from ..db.watch import changes
 from .messages import DataChanged, FilterRequested
 from .screens.audit import AuditScreen
 from .screens.grid import GridScreen
+from .screens.intake import IntakeScreen
 from .screens.queue import QueueScreen
 from .screens.login import LoginScreen
 
@@ -24,6 +25,7 @@ MODES = {
     "queue": ("1", QueueScreen),
     "audit": ("4", AuditScreen),
     "grid": ("2", GridScreen),
+    "intake": ("5", IntakeScreen),
 }
 
 
@@ -82,5 +84,6 @@ class GridConsole(App):
 catalog({
     "mode.grid": ("网格态势", "Grid status"),
     "mode.audit": ("审计", "Audit"),
+    "mode.intake": ("导入", "Import"),
     "app.quit": ("退出", "Quit"),
 })
