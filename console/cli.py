@@ -28,6 +28,7 @@ COMMANDS = [
     "intake",
     "export",
     "feed",
+    "report",
 ]
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3

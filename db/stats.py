@@ -1,0 +1,662 @@
+"""周调度 / 月通报: the figures of DESIGN.md §4 for one period, from the event log.
+
+Everything is computed as of the period's end (or now, for the running
+period), from events timestamped before it, so a bulletin regenerated later
+gives the same figures.  Aggregation runs in SQL, grouped by the finest key
+(street, category, channel, department); Python only rolls those rows up and
+takes medians from compact lists of durations.
+
+How figures are attributed (documented on every bulletin):
+
+* streets: the case's street; categories: its top-level category; channels:
+  its channel.
+* departments: the department holding the case *at the action* (a dispatch,
+  a sign, a resolution, a callback …) — a professional grid or a police
+  station counts for the department it belongs to; a return counts for the
+  unit that returned it; case-level figures (received, resolve rate, overdue)
+  for the department holding the case at the end of the period.
+* ``resolved``: cases whose (last) resolution in P falls in P, so a case
+  resolved, redone and resolved again in one period counts once.
+* ``on_time_rate``: resolutions that answer a deadline (``resolve``, not the
+  center's ``direct`` answer, which has none).
+* "dispatches": dispatch, subdispatch and escalate events (each asks for a
+  sign); a dispatch counts as signed on time if the next hand-over of the
+  case is a sign before both its sign deadline and the end of P.
+"""
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import and_, case, exists, extract, func, or_, select, tuple_
+from sqlalchemy.sql import ColumnElement
+
+from . import clock
+from .domain import HELD_STATES, Action, Satisfaction, State, UnitKind
+from .engine import Database
+from .models import Case, CaseEvent, Category, Unit
+from .scope import Actor, case_scope, unit_scope
+
+cases, events, units, categories = (Case.__table__, CaseEvent.__table__,
+                                    Unit.__table__, Category.__table__)
+
+#: Composite score weights (DESIGN.md §4 defaults).
+WEIGHTS = {"on_time_rate": 35, "satisfaction_rate": 35, "ack_on_time_rate": 20,
+           "return_rate": 10}
+HOTSPOT_FACTOR, HOTSPOT_MIN, HOTSPOT_BASE_PERIODS = 1.5, 10, 4
+REPEAT_MIN, REPEAT_WINDOW = 3, timedelta(days=30)
+LIST_SIZE = 3
+
+KPI_NAMES = ("received", "dispatched", "direct", "resolved", "ack_on_time_rate",
+             "resolve_rate", "on_time_rate", "overdue_open", "return_rate", "redo_rate",
+             "satisfaction_rate", "handle_hours", "ack_minutes", "supervised")
+RATE_NAMES = ("ack_on_time_rate", "resolve_rate", "on_time_rate", "return_rate",
+              "redo_rate", "satisfaction_rate")
+
+HANDOVERS = (Action.DISPATCH.value, Action.SUBDISPATCH.value, Action.ESCALATE.value)
+RESOLUTIONS = (Action.RESOLVE.value, Action.DIRECT.value)
+
+
+# ---------------------------------------------------------------- periods
+
+@dataclass(frozen=True)
+class Period:
+    """An ISO week or a calendar month in Asia/Shanghai."""
+    kind: str      # "week", "month" or "year"
+    first: date    # its first local day
+
+    @property
+    def label(self) -> str:
+        if self.kind == "week":
+            year, week, _ = self.first.isocalendar()
+            return f"{year}-W{week:02d}"
+        return f"{self.first:%Y-%m}" if self.kind == "month" else f"{self.first:%Y}"
+
+    @property
+    def last_day(self) -> date:
+        return self.next().first - timedelta(days=1)
+
+    @property
+    def start(self) -> datetime:
+        return _local_midnight(self.first)
+
+    @property
+    def end(self) -> datetime:
+        return self.next().start
+
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range((self.next().first - self.first).days)]
+
+    def shift(self, n: int) -> Period:
+        if self.kind == "week":
+            return Period("week", self.first + timedelta(weeks=n))
+        months = self.first.year * 12 + self.first.month - 1 + n * (12 if self.kind == "year" else 1)
+        return Period(self.kind, date(months // 12, months % 12 + 1, 1))
+
+    def next(self) -> Period:
+        return self.shift(1)
+
+    def previous(self) -> Period:
+        return self.shift(-1)
+
+    @classmethod
+    def containing(cls, kind: str, moment: datetime) -> Period:
+        day = clock.to_local(moment).date()
+        if kind == "week":
+            return cls("week", day - timedelta(days=day.weekday()))
+        if kind == "month":
+            return cls("month", day.replace(day=1))
+        if kind == "year":
+            return cls("year", date(day.year, 1, 1))
+        raise ValueError(kind)
+
+    @classmethod
+    def last_complete(cls, kind: str, moment: datetime | None = None) -> Period:
+        return cls.containing(kind, moment or clock.now()).previous()
+
+    @classmethod
+    def parse(cls, text: str, kind: str | None = None) -> Period:
+        """``2026-W47``, ``2026-11`` or ``2026``; ValueError for anything else
+        (or another kind than ``kind``)."""
+        text = text.strip()
+        if m := re.fullmatch(r"(\d{4})-?W(\d{1,2})", text, re.IGNORECASE):
+            year, week = int(m[1]), int(m[2])
+            try:
+                found = cls("week", date.fromisocalendar(year, week, 1))
+            except ValueError:
+                raise ValueError(f"no week {week} in {year}") from None
+        elif m := re.fullmatch(r"(\d{4})-(\d{1,2})", text):
+            if not 1 <= int(m[2]) <= 12:
+                raise ValueError(f"no month {m[2]}")
+            found = cls("month", date(int(m[1]), int(m[2]), 1))
+        elif re.fullmatch(r"\d{4}", text):
+            found = cls("year", date(int(text), 1, 1))
+        else:
+            raise ValueError(f"not a period: {text!r} (e.g. 2026-W47, 2026-11 or 2026)")
+        if kind and found.kind != kind:
+            raise ValueError(f"{text} is not a {kind}")
+        return found
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), clock.LOCAL_TZ).astimezone(timezone.utc)
+
+
+# ---------------------------------------------------------------- tallies
+
+@dataclass
+class Tally:
+    """Additive counts behind the KPIs of one group, plus duration samples."""
+    received: int = 0
+    dispatched: int = 0
+    direct: int = 0
+    resolved: int = 0
+    created_valid: int = 0       # created in P, not invalid/merged at the end
+    created_resolved: int = 0    # … and resolved or closed at the end
+    handovers: int = 0           # dispatches in P (dispatch/subdispatch/escalate)
+    acked_on_time: int = 0
+    resolved_due: int = 0        # resolutions answering a deadline
+    resolved_on_time: int = 0
+    overdue_open: int = 0
+    returns: int = 0
+    redos: int = 0
+    callbacks_reached: int = 0
+    satisfied: int = 0
+    supervised: int = 0
+    handle_hours: list[float] = field(default_factory=list)
+    ack_minutes: list[float] = field(default_factory=list)
+
+    def merge(self, other: Tally) -> None:
+        for name, value in vars(other).items():
+            if isinstance(value, list):
+                getattr(self, name).extend(value)
+            else:
+                setattr(self, name, getattr(self, name) + value)
+
+    def kpis(self) -> dict:
+        return {
+            "received": self.received,
+            "dispatched": self.dispatched,
+            "direct": self.direct,
+            "resolved": self.resolved,
+            "ack_on_time_rate": rate(self.acked_on_time, self.handovers),
+            "resolve_rate": rate(self.created_resolved, self.created_valid),
+            "on_time_rate": rate(self.resolved_on_time, self.resolved_due),
+            "overdue_open": self.overdue_open,
+            "return_rate": rate(self.returns, self.handovers),
+            "redo_rate": rate(self.redos, self.resolved),
+            "satisfaction_rate": rate(self.satisfied, self.callbacks_reached),
+            "handle_hours": {"mean": _round(statistics.fmean(self.handle_hours))
+                             if self.handle_hours else None,
+                             "median": median(self.handle_hours),
+                             "p90": p90(self.handle_hours)},
+            "ack_minutes": {"median": median(self.ack_minutes),
+                            "p90": p90(self.ack_minutes)},
+            "supervised": self.supervised,
+        }
+
+
+def rate(part: int, whole: int) -> float | None:
+    """A fraction rounded to 4 places; None (shown "—") for an empty denominator."""
+    return round(part / whole, 4) if whole else None
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def median(values: list[float]) -> float | None:
+    return _round(statistics.median(values)) if values else None
+
+
+def p90(values: list[float]) -> float | None:
+    """Nearest-rank 90th percentile."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return _round(ordered[math.ceil(0.9 * len(ordered)) - 1])
+
+
+def score(kpis: dict) -> float | None:
+    """Weighted mean (0–100) of the components that have a denominator;
+    None when none has: a unit with nothing due."""
+    parts = []
+    for name, weight in WEIGHTS.items():
+        value = kpis[name]
+        if value is not None:
+            parts.append((weight, 1 - value if name == "return_rate" else value))
+    if not parts:
+        return None
+    return round(100 * sum(w * v for w, v in parts) / sum(w for w, _ in parts), 2)
+
+
+def competition_ranks(scores: list[float]) -> list[int]:
+    """1-based ranks, best first, ties sharing a rank (1, 1, 3)."""
+    ordered = sorted(scores, reverse=True)
+    return [ordered.index(s) + 1 for s in scores]
+
+
+# ---------------------------------------------------------------- the report
+
+@dataclass
+class Report:
+    period: Period
+    as_of: datetime
+    totals: dict
+    by_unit: list[dict]
+    by_category: list[dict]
+    by_channel: list[dict]
+    hotspots: list[dict]
+    repeat_complaints: list[dict]
+
+    def ranked(self, group: str) -> list[dict]:
+        return [u for u in self.by_unit if u["group"] == group and u["rank"] is not None]
+
+    def apart(self, group: str) -> list[dict]:
+        return [u for u in self.by_unit if u["group"] == group and u["rank"] is None]
+
+    def red_list(self, group: str) -> list[dict]:
+        return [u for u in self.ranked(group) if u["rank"] <= LIST_SIZE]
+
+    def black_list(self, group: str) -> list[dict]:
+        """The bottom three (with ties), never a unit already on the red list."""
+        ranked = self.ranked(group)
+        if not ranked:
+            return []
+        cut = ranked[max(len(ranked) - LIST_SIZE, 0)]["rank"]
+        return [u for u in reversed(ranked) if u["rank"] >= cut and u["rank"] > LIST_SIZE]
+
+    def as_json(self) -> dict:
+        p = self.period
+        return {
+            "period": {"kind": p.kind, "label": p.label, "start": p.start.isoformat(),
+                       "end": p.end.isoformat(), "timezone": clock.LOCAL_TZ_NAME},
+            "totals": self.totals,
+            "by_unit": self.by_unit,
+            "by_category": self.by_category,
+            "by_channel": self.by_channel,
+            "hotspots": self.hotspots,
+            "repeat_complaints": self.repeat_complaints,
+        }
+
+
+async def compute(db: Database, actor: Actor, period: Period,
+                  now: datetime | None = None) -> Report:
+    """The bulletin of ``period`` within ``actor``'s scope."""
+    cutoff = min(period.end, now or clock.now())
+    start = period.start
+    async with db.read() as conn:
+        names = await _names(conn, actor)
+        scope, dialect = case_scope(actor), conn.dialect.name
+        # Tallies by the finest key (street, category, channel, department) first:
+        # one dict lookup per row, then a roll-up over a few thousand keys.
+        fine: dict[tuple, Tally] = defaultdict(Tally)
+        for query in (_action_counts(start, cutoff, scope), _callbacks(start, cutoff, scope),
+                      _returns(start, cutoff, scope), _created(start, cutoff, scope)):
+            for street, category, channel, dept, *counts in await conn.execute(query):
+                tally = fine[street, category, channel, dept]
+                for name, value in zip(query.selected_columns.keys()[4:], counts):
+                    setattr(tally, name, getattr(tally, name) + value)
+        for street, category, channel, dept, on_time, minutes in await conn.execute(
+                _acks(start, cutoff, scope, dialect)):
+            tally = fine[street, category, channel, dept]
+            tally.handovers += 1
+            tally.acked_on_time += on_time
+            if minutes is not None:
+                tally.ack_minutes.append(minutes)
+        rows = _resolutions(start, cutoff, scope, dialect).subquery()
+        for street, category, channel, dept, direct, due, on_time, hours in await conn.execute(
+                select(*rows.c[:4], rows.c.direct, rows.c.has_due, rows.c.on_time, rows.c.hours)):
+            tally = fine[street, category, channel, dept]
+            tally.resolved += 1
+            tally.direct += direct
+            tally.resolved_due += due
+            tally.resolved_on_time += on_time
+            if hours is not None:
+                tally.handle_hours.append(hours)
+        for *keys, action, due_at, data in await conn.execute(_held_at(cutoff, scope)):
+            if _deadline(action, due_at, data) < cutoff:
+                fine[tuple(keys)].overdue_open += 1
+        hotspots = await _hotspots(conn, period, cutoff, scope, names)
+        repeats = await _repeats(conn, start, cutoff, scope, names)
+
+    tallies: dict[tuple, Tally] = defaultdict(Tally)
+    for (street, category, channel, dept), tally in fine.items():
+        targets = [("total", None), ("street", street),
+                   ("category", names.top_category.get(category, category)), ("channel", channel)]
+        if dept is not None:
+            targets.append(("department", dept))
+        for target in targets:
+            tallies[target].merge(tally)
+
+    def kpis_of(group, key):
+        return tallies[(group, key)].kpis() if (group, key) in tallies else Tally().kpis()
+
+    by_unit = []
+    for group, unit_ids in (("street", names.streets), ("department", names.departments)):
+        rows = [{"unit": names.unit[u], "unit_id": u, "group": group,
+                 **(k := kpis_of(group, u)), "score": score(k), "rank": None}
+                for u in unit_ids]
+        scored = [r for r in rows if r["score"] is not None]
+        for r, rank in zip(scored, competition_ranks([r["score"] for r in scored])):
+            r["rank"] = rank
+        rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["unit_id"]))
+        by_unit += [_ordered(r) for r in rows]
+    by_category = [{"category": names.category[c], "category_id": c, **kpis_of("category", c)}
+                   for c in names.top_categories]
+    channels = sorted(k for g, k in tallies if g == "channel")
+    by_channel = [{"channel": ch, **kpis_of("channel", ch)} for ch in channels]
+    return Report(period, cutoff, kpis_of("total", None), by_unit, by_category, by_channel,
+                  hotspots, repeats)
+
+
+def _ordered(row: dict) -> dict:
+    head = {k: row[k] for k in ("unit", "unit_id", "group", "score", "rank")}
+    return head | {k: row[k] for k in KPI_NAMES}
+
+
+# ---------------------------------------------------------------- names
+
+@dataclass
+class _Names:
+    unit: dict[int, str]
+    streets: list[int]
+    departments: list[int]
+    category: dict[int, str]
+    top_category: dict[int, int]
+    top_categories: list[int]
+
+
+async def _names(conn, actor: Actor) -> _Names:
+    rows = (await conn.execute(
+        select(units.c.id, units.c.kind, units.c.name)
+        .where(units.c.kind.in_([UnitKind.STREET.value, UnitKind.DEPARTMENT.value,
+                                 UnitKind.COMMUNITY.value]), unit_scope(actor))
+        .order_by(units.c.code))).all()
+    cats = (await conn.execute(select(categories.c.id, categories.c.parent_id, categories.c.name)
+                               .order_by(categories.c.code))).all()
+    return _Names(
+        unit={r.id: r.name for r in rows},
+        streets=[r.id for r in rows if r.kind == UnitKind.STREET.value],
+        departments=[r.id for r in rows if r.kind == UnitKind.DEPARTMENT.value],
+        category={c.id: c.name for c in cats},
+        top_category={c.id: c.parent_id or c.id for c in cats},
+        top_categories=[c.id for c in cats if c.parent_id is None],
+    )
+
+
+# ---------------------------------------------------------------- queries
+
+def _dept(holder: ColumnElement) -> tuple[ColumnElement, list]:
+    """The department of a holder unit (itself, or the department above a
+    professional grid or a station), and the joins that expression needs."""
+    hu, hp = units.alias("hu"), units.alias("hp")
+    expr = case((hu.c.kind == UnitKind.DEPARTMENT.value, hu.c.id),
+                (hp.c.kind == UnitKind.DEPARTMENT.value, hp.c.id), else_=None)
+    return expr, [(hu, hu.c.id == holder), (hp, hp.c.id == hu.c.parent_id)]
+
+
+def _keyed(source, holder: ColumnElement, *columns, on=None):
+    """SELECT the grouping keys (+ ``columns``) from ``source`` joined to cases."""
+    dept, joins = _dept(holder)
+    frm = source.join(cases, on) if on is not None else source
+    for table, cond in joins:
+        frm = frm.outerjoin(table, cond)
+    keys = [cases.c.street_id.label("street"), cases.c.category_id.label("category"),
+            cases.c.channel.label("channel"), dept.label("dept")]
+    return select(*keys, *columns).select_from(frm), keys
+
+
+def _between(col, start, end):
+    return and_(col >= start, col < end)
+
+
+def _action_counts(start, end, scope):
+    e = events
+    is_ = e.c.action.__eq__
+    query, keys = _keyed(e, e.c.holder_unit_id,
+        func.count().filter(and_(is_(Action.DISPATCH.value),
+                                 e.c.at == cases.c.first_dispatched_at)).label("dispatched"),
+        func.count().filter(is_(Action.REDO.value)).label("redos"),
+        func.count().filter(is_(Action.SUPERVISE.value)).label("supervised"),
+        on=cases.c.id == e.c.case_id)
+    wanted = [Action.DISPATCH.value, Action.REDO.value, Action.SUPERVISE.value]
+    return query.where(e.c.action.in_(wanted), _between(e.c.at, start, end), scope).group_by(*keys)
+
+
+def _callbacks(start, end, scope):
+    """Callbacks apart: only they need the event's data (the satisfaction)."""
+    e = events
+    sat = e.c.data["satisfaction"].as_string()
+    query, keys = _keyed(e, e.c.holder_unit_id,
+        func.count().filter(sat != Satisfaction.UNREACHABLE.value).label("callbacks_reached"),
+        func.count().filter(sat.in_([Satisfaction.SATISFIED.value,
+                                     Satisfaction.BASICALLY.value])).label("satisfied"),
+        on=cases.c.id == e.c.case_id)
+    return query.where(e.c.action == Action.CALLBACK.value, _between(e.c.at, start, end),
+                       scope).group_by(*keys)
+
+
+def _returns(start, end, scope):
+    """Returns, each counted for the unit that held the case before it."""
+    e, before = events, events.alias("before")
+    source = e.join(before, and_(before.c.case_id == e.c.case_id, before.c.seq == e.c.seq - 1))
+    query, keys = _keyed(source, before.c.holder_unit_id, func.count().label("returns"),
+                         on=cases.c.id == e.c.case_id)
+    return query.where(e.c.action == Action.RETURN.value, _between(e.c.at, start, end),
+                       scope).group_by(*keys)
+
+
+def _last_event_before(end):
+    """The events table aliased to each case's last event before ``end``."""
+    last = events.alias("last")
+    seq = (select(func.max(events.c.seq)).where(events.c.case_id == cases.c.id, events.c.at < end)
+           .scalar_subquery())
+    return last, and_(last.c.case_id == cases.c.id, last.c.seq == seq)
+
+
+def _created(start, end, scope):
+    """Cases created in P, with their state and holder at the end of P."""
+    last, on = _last_event_before(end)
+    valid = last.c.to_state.notin_([State.INVALID.value, State.MERGED.value])
+    done = last.c.to_state.in_([State.RESOLVED.value, State.CLOSED.value])
+    query, keys = _keyed(cases.join(last, on), last.c.holder_unit_id,
+                         func.count().label("received"),
+                         func.count().filter(valid).label("created_valid"),
+                         func.count().filter(done).label("created_resolved"))
+    return query.where(_between(cases.c.created_at, start, end), scope).group_by(*keys)
+
+
+def _acks(start, end, scope, dialect):
+    """One row per dispatch in P: keys, signed on time, minutes to sign (or None)."""
+    d, n, x = events, events.alias("next"), events.alias("x")
+    moves = HANDOVERS + (Action.SIGN.value, Action.RETURN.value, Action.MERGE.value)
+    next_seq = (select(func.min(x.c.seq))
+                .where(x.c.case_id == d.c.case_id, x.c.seq > d.c.seq, x.c.action.in_(moves),
+                       x.c.at < end)
+                .scalar_subquery())
+    source = d.outerjoin(n, and_(n.c.case_id == d.c.case_id, n.c.seq == next_seq))
+    signed = n.c.action == Action.SIGN.value
+    on_time = and_(signed, n.c.at <= d.c.due_at)
+    minutes = case((signed, _seconds(n.c.at, d.c.at, dialect) / 60.0), else_=None)
+    query, _ = _keyed(source, d.c.holder_unit_id, case((on_time, 1), else_=0), minutes,
+                      on=cases.c.id == d.c.case_id)
+    return query.where(d.c.action.in_(HANDOVERS), _between(d.c.at, start, end), scope)
+
+
+def _seconds(later, earlier, dialect: str):
+    if dialect == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    return extract("epoch", later - earlier)
+
+
+def _resolutions(start, end, scope, dialect):
+    """One row per case resolved in P (its last resolution in P): keys, direct,
+    answering a deadline, on time, hours since first dispatch (or None), the
+    action, when, and the deadline."""
+    e, later = events, events.alias("later")
+    again = exists().where(later.c.case_id == e.c.case_id, later.c.seq > e.c.seq,
+                           later.c.action.in_(RESOLUTIONS), later.c.at < end)
+    resolve = e.c.action == Action.RESOLVE.value
+    has_due = and_(resolve, e.c.due_at.is_not(None))
+    hours = case((and_(resolve, cases.c.first_dispatched_at.is_not(None)),
+                  _seconds(e.c.at, cases.c.first_dispatched_at, dialect) / 3600.0), else_=None)
+    query, _ = _keyed(e, e.c.holder_unit_id,
+                      case((resolve, 0), else_=1).label("direct"),
+                      case((has_due, 1), else_=0).label("has_due"),
+                      case((and_(has_due, e.c.at <= e.c.due_at), 1), else_=0).label("on_time"),
+                      hours.label("hours"), e.c.at.label("at"),
+                      on=cases.c.id == e.c.case_id)
+    return query.where(e.c.action.in_(RESOLUTIONS), _between(e.c.at, start, end), ~again, scope)
+
+
+def _held_at(end, scope):
+    """Cases held (dispatched or in progress) at ``end``: keys (holder then),
+    and the last event that set their resolve deadline."""
+    last, on = _last_event_before(end)
+    d = events.alias("deadline")
+    setters = (Action.DISPATCH.value, Action.EXTEND.value, Action.REDO.value)
+    d_seq = (select(func.max(events.c.seq))
+             .where(events.c.case_id == cases.c.id, events.c.at < end, events.c.action.in_(setters))
+             .scalar_subquery())
+    held = [s.value for s in HELD_STATES]
+    # A case untouched since ``end`` is now in the state it had then: only those
+    # still held, or changed since, can have been held at ``end``.
+    candidates = cases.c.id.in_(
+        select(cases.c.id).where(cases.c.state.in_(held))
+        .union_all(select(cases.c.id).where(cases.c.updated_at >= end)))
+    source = cases.join(last, on).join(d, and_(d.c.case_id == cases.c.id, d.c.seq == d_seq))
+    query, _ = _keyed(source, last.c.holder_unit_id, d.c.action, d.c.due_at,
+                      d.c.data["resolve_due"].as_string())
+    return query.where(candidates, cases.c.created_at < end, last.c.to_state.in_(held), scope)
+
+
+def _deadline(action: str, due_at: datetime | None, dispatched_due: str | None) -> datetime:
+    """A dispatch keeps its resolve deadline in its data; extend and redo in due_at."""
+    if action == Action.DISPATCH.value:
+        return clock.as_utc(datetime.fromisoformat(dispatched_due))
+    return clock.as_utc(due_at)
+
+
+def _buckets(col, edges: list[datetime]):
+    """0 for [edges[0], edges[1]), 1 for the next … (rows are already within range)."""
+    return case(*[(col < edge, i) for i, edge in enumerate(edges[1:-1])], else_=len(edges) - 2)
+
+
+async def _hotspots(conn, period: Period, end, scope, names: _Names) -> list[dict]:
+    periods = [period.shift(-i) for i in range(HOTSPOT_BASE_PERIODS, 0, -1)]
+    edges = [p.start for p in periods] + [period.start, end]
+    bucket = _buckets(cases.c.created_at, edges)
+    found = []
+    for kind, column, label in (("category", cases.c.category_id, names.category),
+                                ("community", cases.c.community_id, names.unit)):
+        query = (select(column, bucket, func.count())
+                 .where(_between(cases.c.created_at, edges[0], end), column.is_not(None), scope)
+                 .group_by(column, bucket))
+        counts: dict[int, list[int]] = defaultdict(lambda: [0] * (HOTSPOT_BASE_PERIODS + 1))
+        for key, b, n in await conn.execute(query):
+            counts[key][b] = n
+        for key, series in counts.items():
+            now_count, base = series[-1], sum(series[:-1]) / HOTSPOT_BASE_PERIODS
+            if now_count >= HOTSPOT_MIN and now_count >= HOTSPOT_FACTOR * base:
+                found.append({"kind": kind, "id": key, "name": label.get(key, str(key)),
+                              "count": now_count, "baseline": round(base, 2),
+                              "ratio": round(now_count / base, 2) if base else None})
+    found.sort(key=lambda h: (-h["count"], h["kind"], h["id"]))
+    return found
+
+
+async def _repeats(conn, start, end, scope, names: _Names) -> list[dict]:
+    """Keys with 3+ cases within 30 days, at least one window ending in P."""
+    from .privacy import mask_phone
+
+    window_start = start - REPEAT_WINDOW
+    found = []
+    for kind, key_cols in (("phone", (cases.c.reporter_phone,)),
+                           ("community_category", (cases.c.community_id, cases.c.category_id))):
+        in_window = and_(_between(cases.c.created_at, window_start, end), scope,
+                         *[c.is_not(None) for c in key_cols])
+        keys = (select(*key_cols).where(in_window).group_by(*key_cols)
+                .having(func.count() >= REPEAT_MIN, func.max(cases.c.created_at) >= start))
+        query = (select(*key_cols, cases.c.id, cases.c.created_at)
+                 .where(in_window, tuple_(*key_cols).in_(keys))
+                 .order_by(*key_cols, cases.c.created_at, cases.c.id))
+        grouped: dict[tuple, list] = defaultdict(list)
+        for *key, case_id, created in await conn.execute(query):
+            grouped[tuple(key)].append((clock.as_utc(created), case_id))
+        for key, seen in grouped.items():
+            best = _densest(seen, start)
+            if best is None:
+                continue
+            entry = {"kind": kind}
+            if kind == "phone":
+                entry["key"] = mask_phone(key[0])
+            else:
+                entry |= {"key": f"{names.unit.get(key[0], key[0])} / "
+                                 f"{names.category.get(key[1], key[1])}",
+                          "community_id": key[0], "category_id": key[1]}
+            entry |= {"count": len(best), "first": best[0][0].isoformat(),
+                      "last": best[-1][0].isoformat(), "case_ids": [i for _, i in best]}
+            found.append(entry)
+    found.sort(key=lambda r: (-r["count"], r["kind"], r["first"]))
+    return found
+
+
+def _densest(seen: list[tuple[datetime, int]], start: datetime) -> list | None:
+    """The largest run of 3+ cases within 30 days ending at a case in P."""
+    best = None
+    lo = 0
+    for hi, (at, _) in enumerate(seen):
+        while at - seen[lo][0] >= REPEAT_WINDOW:
+            lo += 1
+        run = seen[lo:hi + 1]
+        if at >= start and len(run) >= REPEAT_MIN and (best is None or len(run) > len(best)):
+            best = run
+    return best
+
+
+# ---------------------------------------------------------------- chart series
+
+async def daily(db: Database, actor: Actor, period: Period,
+                now: datetime | None = None) -> list[tuple[date, int, int]]:
+    """(local day, received, resolved) for each day of ``period``."""
+    end = min(period.end, now or clock.now())
+    days = period.days()
+    edges = [_local_midnight(d) for d in days] + [period.end]
+    scope = case_scope(actor)
+    received = [0] * len(days)
+    resolved = [0] * len(days)
+    async with db.read() as conn:
+        query = (select(_buckets(cases.c.created_at, edges), func.count())
+                 .where(_between(cases.c.created_at, period.start, end), scope)
+                 .group_by(_buckets(cases.c.created_at, edges)))
+        for b, n in await conn.execute(query):
+            received[b] = n
+        rows = _resolutions(period.start, end, scope, conn.dialect.name).subquery()
+        query = select(_buckets(rows.c.at, edges), func.count()).group_by(_buckets(rows.c.at, edges))
+        for b, n in await conn.execute(query):
+            resolved[b] = n
+    return list(zip(days, received, resolved))
+
+
+async def on_time_trend(db: Database, actor: Actor, last: Period, weeks: int = 12,
+                        now: datetime | None = None) -> list[tuple[Period, float | None]]:
+    """The on-time rate of each of the ``weeks`` ISO weeks ending with the one
+    that holds ``last``'s final day."""
+    cutoff = now or clock.now()
+    final = Period.containing("week", _local_midnight(last.last_day))
+    scope = case_scope(actor)
+    trend = []
+    async with db.read() as conn:
+        for week in (final.shift(-i) for i in range(weeks - 1, -1, -1)):
+            rows = _resolutions(week.start, min(week.end, cutoff), scope,
+                                conn.dialect.name).subquery()
+            query = select(func.coalesce(func.sum(rows.c.has_due), 0),
+                           func.coalesce(func.sum(rows.c.on_time), 0))
+            whole, part = (await conn.execute(query)).one()
+            trend.append((week, rate(part, whole)))
+    return trend
