@@ -251,9 +251,15 @@ async def set_password(db: Database, actor: Actor, code: str, password: str) -> 
 
 # -- personal data ------------------------------------------------------------
 
+def may_unmask(actor: Actor) -> bool:
+    """Full phone numbers are for the role that calls citizens back (回访):
+    the reveal key, and ``export --unmasked``."""
+    return actor.may(Action.CALLBACK)
+
+
 def may_reveal(actor: Actor, state: str) -> bool:
-    """Only the role that calls citizens back, and only while a callback is due."""
-    return actor.may(Action.CALLBACK) and state == State.RESOLVED
+    """On screen, only while a callback is due."""
+    return may_unmask(actor) and state == State.RESOLVED
 
 
 async def reveal_phone(db: Database, actor: Actor, case_id: int) -> str:

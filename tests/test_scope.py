@@ -13,10 +13,13 @@ import pytest
 from sqlalchemy import func, select
 
 from gridconsole.db import clock, workflow
+from gridconsole.db.casefilter import CaseFilter
 from gridconsole.db.domain import HELD_STATES, OPEN_STATES, ROLE_ACTIONS, Action, State
 from gridconsole.db.lifecycle import Refused
 from gridconsole.db.models import AuditEntry, Case, CaseAssist, Unit
+from gridconsole.db.gridstatus import open_tree
 from gridconsole.db.overview import headline
+from gridconsole.db.queue import case_row, detail, page, view_counts
 from gridconsole.db.scope import case_scope, unit_scope
 from gridconsole.db.workflow import load_actor
 
@@ -67,9 +70,19 @@ async def _scoped_case_ids(db, actor) -> set[int]:
         return set((await conn.scalars(select(cases.c.id).where(case_scope(actor)))).all())
 
 
+async def _queue_ids(db, actor) -> set[int]:
+    """Every page of the queue, every state (the statistics' drill-down filter)."""
+    seen, after = set(), None
+    while rows := await page(db, actor, CaseFilter(include_closed=True), after=after, limit=1000):
+        seen |= {r["id"] for r in rows}
+        after = rows[-1]["key"]
+    return seen
+
+
 #: read path -> coroutine(db, actor) returning the case ids it shows.
 CASE_READS = {
     "case_scope": _scoped_case_ids,
+    "queue.page": _queue_ids,
 }
 
 
@@ -94,10 +107,31 @@ async def test_reads_show_only_the_roles_cases(demo_db, code):
     assert figures.overdue == sum(c.state in held and c.resolve_due is not None
                                   and clock.as_utc(c.resolve_due) < now for c in mine)
 
-    # The area tree.
+    # The queue's saved views count what the headline counts.
+    counts = await view_counts(demo_db, actor)
+    assert (counts["open"], counts["received"]) == (figures.open, figures.received)
+
+    # One case: its detail (and the cases it links to) only when in scope.
+    outside = [c.id for c in case_rows if c.id not in allowed]
+    if outside:
+        assert await detail(demo_db, actor, outside[0]) is None
+        assert await case_row(demo_db, actor, outside[0]) is None
+    for case_id in sorted(allowed)[:: max(1, len(allowed) // 15)]:
+        found = await detail(demo_db, actor, case_id)
+        linked = {c["id"] for c in found.same_phone + found.same_place + found.merged}
+        linked |= {found.parent["id"]} if found.parent else set()
+        assert linked <= allowed
+
+    # The area tree: units, and the units the grid tree shows.
+    expected = expected_units(actor, unit_rows)
     async with demo_db.read() as conn:
         seen_units = set((await conn.scalars(select(units.c.id).where(unit_scope(actor)))).all())
-    assert seen_units == expected_units(actor, unit_rows)
+    assert seen_units == expected
+    if actor.scope_unit_id is not None:
+        roots, kids = await open_tree(demo_db, actor)
+        shown = {n.ref[1] for n in roots + [k for ks in kids.values() for k in ks]
+                 if isinstance(n.ref[1], int)}
+        assert shown and shown <= expected
 
 
 def _params(action: Action, other_case: int, unit_id: int) -> dict:
