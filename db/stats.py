@@ -375,7 +375,8 @@ async def _names(conn, actor: Actor) -> _Names:
     rows = (await conn.execute(
         select(units.c.id, units.c.kind, units.c.name)
         .where(units.c.kind.in_([UnitKind.STREET.value, UnitKind.DEPARTMENT.value,
-                                 UnitKind.COMMUNITY.value]), unit_scope(actor))
+                                 UnitKind.COMMUNITY.value]),
+               or_(unit_scope(actor), units.c.id == actor.scope_unit_id))
         .order_by(units.c.code))).all()
     cats = (await conn.execute(select(categories.c.id, categories.c.parent_id, categories.c.name)
                                .order_by(categories.c.code))).all()
@@ -631,13 +632,16 @@ async def daily(db: Database, actor: Actor, period: Period,
     received = [0] * len(days)
     resolved = [0] * len(days)
     async with db.read() as conn:
-        query = (select(_buckets(cases.c.created_at, edges), func.count())
-                 .where(_between(cases.c.created_at, period.start, end), scope)
-                 .group_by(_buckets(cases.c.created_at, edges)))
+        # One bucket expression object in SELECT and GROUP BY: PostgreSQL only
+        # accepts the grouping if both use the same bound parameters.
+        bucket = _buckets(cases.c.created_at, edges)
+        query = (select(bucket, func.count())
+                 .where(_between(cases.c.created_at, period.start, end), scope).group_by(bucket))
         for b, n in await conn.execute(query):
             received[b] = n
         rows = _resolutions(period.start, end, scope, conn.dialect.name).subquery()
-        query = select(_buckets(rows.c.at, edges), func.count()).group_by(_buckets(rows.c.at, edges))
+        bucket = _buckets(rows.c.at, edges)
+        query = select(bucket, func.count()).group_by(bucket)
         for b, n in await conn.execute(query):
             resolved[b] = n
     return list(zip(days, received, resolved))
