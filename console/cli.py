@@ -29,6 +29,7 @@ COMMANDS = [
     "export",
     "feed",
     "report",
+    "bench",
 ]
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3

@@ -1,0 +1,140 @@
+"""The child processes of ``gridconsole bench``: each prints JSON lines on stdout.
+
+``python -m gridconsole.console.benchmark.probe bare``
+    a bare Textual app painting one static line (the floor of a start);
+``… console URL OPERATOR``
+    the console as ``gridconsole --operator`` starts it (schema check, operator,
+    first screen with its data), headless as ``run_test`` drives it;
+``… live URL OPERATOR N``
+    the console watching the database; one line per headline refresh, N times.
+
+The parent notes the wall-clock time before it starts a child; the child
+prints the wall-clock time when its screen has painted, so the difference is
+the whole start: interpreter, imports, database, first page.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+
+SIZE = (120, 40)
+SETTLE_S = 60        # a first screen that takes longer than this is reported as such
+POLL_S = 0.002
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory.  Linux keeps ru_maxrss across exec,
+    so a child would report its parent's peak: VmHWM belongs to this image."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def say(**values) -> None:
+    values.setdefault("rss_mb", peak_rss_mb())
+    print(json.dumps(values, ensure_ascii=False, default=str), flush=True)
+
+
+async def bare() -> None:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Static
+
+    class Bare(App):
+        def compose(self) -> ComposeResult:
+            yield Static("gridconsole")
+
+    async with Bare().run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        say(painted=time.time(), screen="Static")
+
+
+async def _settled(app, pilot) -> bool:
+    """Wait until the screen's own workers (page, detail, tree…) are done, then
+    for Textual to process what they posted and refresh."""
+    deadline = time.monotonic() + SETTLE_S
+    while time.monotonic() < deadline:
+        busy = [w for w in app.workers if w.group != "watch" and not w.is_finished]
+        if not busy and app.screen.is_mounted:
+            await pilot.pause()
+            if not [w for w in app.workers if w.group != "watch" and not w.is_finished]:
+                return True
+        await asyncio.sleep(POLL_S)
+    return False
+
+
+def _rows(screen) -> int | None:
+    from textual.widgets import DataTable
+
+    tables = list(screen.query(DataTable))
+    return sum(t.row_count for t in tables) if tables else None
+
+
+async def _open(url: str, operator: str):
+    """What ``gridconsole --operator`` does before the app: schema check, operator."""
+    from ...db.engine import Database
+    from ...db.schema import upgrade
+    from ...db.workflow import load_actor
+
+    db = Database(url)
+    try:
+        await upgrade(db)
+        return await load_actor(db, operator)
+    finally:
+        await db.dispose()
+
+
+async def console(url: str, operator: str) -> None:
+    actor = await _open(url, operator)
+    opened = time.time()
+    from ..app import GridConsole
+
+    app = GridConsole(url, actor, watch=False)
+    imported = time.time()
+    async with app.run_test(size=SIZE) as pilot:
+        mounted = time.time()
+        settled = await _settled(app, pilot)
+        say(painted=time.time(), screen=type(app.screen).__name__, rows=_rows(app.screen),
+            settled=settled, opened=opened, imported=imported, mounted=mounted)
+
+
+async def live(url: str, operator: str, count: int) -> None:
+    actor = await _open(url, operator)
+    from ..app import GridConsole
+
+    app = GridConsole(url, actor, watch=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settled(app, pilot)
+        shown = app.headline
+        say(ready=time.time())
+        seen = 0
+        deadline = time.monotonic() + 30 * count
+        while seen < count and time.monotonic() < deadline:
+            await asyncio.sleep(POLL_S)
+            if app.headline is not shown:  # refresh_headline assigns a new value
+                shown = app.headline
+                seen += 1
+                say(changed=time.time(), received=getattr(shown, "received", None))
+
+
+def main(argv: list[str]) -> None:
+    mode, *rest = argv
+    if mode == "bare":
+        asyncio.run(bare())
+    elif mode == "console":
+        asyncio.run(console(*rest))
+    elif mode == "live":
+        asyncio.run(live(rest[0], rest[1], int(rest[2])))
+    else:
+        raise SystemExit(f"unknown probe {mode}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
