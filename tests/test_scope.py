@@ -21,6 +21,7 @@ from gridconsole.db.gridstatus import open_tree
 from gridconsole.db.overview import headline
 from gridconsole.db.queue import case_row, detail, page, view_counts
 from gridconsole.db.scope import case_scope, unit_scope
+from gridconsole.db.stats import Period, compute
 from gridconsole.db.workflow import load_actor
 
 cases, units, assists, audit = (Case.__table__, Unit.__table__, CaseAssist.__table__,
@@ -79,6 +80,12 @@ async def _queue_ids(db, actor) -> set[int]:
     return seen
 
 
+async def _created_in(db, start, end) -> set[int]:
+    async with db.read() as conn:
+        return set((await conn.scalars(select(cases.c.id).where(
+            cases.c.created_at >= start, cases.c.created_at < end))).all())
+
+
 #: read path -> coroutine(db, actor) returning the case ids it shows.
 CASE_READS = {
     "case_scope": _scoped_case_ids,
@@ -121,6 +128,15 @@ async def test_reads_show_only_the_roles_cases(demo_db, code):
         linked = {c["id"] for c in found.same_phone + found.same_place + found.merged}
         linked |= {found.parent["id"]} if found.parent else set()
         assert linked <= allowed
+
+    # The month's bulletin counts the role's cases only.
+    month = Period.parse("2026-11")
+    report = await compute(demo_db, actor, month)
+    created = await _created_in(demo_db, month.start, now)
+    assert report.totals["received"] == len(created & allowed)
+    for repeat in report.repeat_complaints:
+        assert set(repeat["case_ids"]) <= allowed
+        assert repeat["kind"] != "phone" or "****" in repeat["key"]
 
     # The area tree: units, and the units the grid tree shows.
     expected = expected_units(actor, unit_rows)
