@@ -19,6 +19,7 @@ from .screens.grid import GridScreen
 from .screens.intake import IntakeScreen
 from .screens.queue import QueueScreen
 from .screens.login import LoginScreen
+from .screens.stats import StatsScreen
 
 #: mode name -> (key, screen class); screens register here as they land.
 MODES = {
@@ -26,6 +27,7 @@ MODES = {
     "audit": ("4", AuditScreen),
     "grid": ("2", GridScreen),
     "intake": ("5", IntakeScreen),
+    "stats": ("3", StatsScreen),
 }
 
 
@@ -85,5 +87,6 @@ catalog({
     "mode.grid": ("网格态势", "Grid status"),
     "mode.audit": ("审计", "Audit"),
     "mode.intake": ("导入", "Import"),
+    "mode.stats": ("统计", "Statistics"),
     "app.quit": ("退出", "Quit"),
 })
