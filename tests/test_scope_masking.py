@@ -1,16 +1,20 @@
 """No reporter's phone number in full on any screen (个人信息保护法).
 
 Every snapshot under tests/__snapshots__ is scanned, whoever's test made it,
-for the full phone numbers of the demo district's reporters.  Tests of
-reports and exports can use ``full_phones_in(text, phones)`` the same way.
+for the full phone numbers of the demo district's reporters; so are the
+reports in every format and an export made without ``--unmasked``.
 """
 from __future__ import annotations
 
+import asyncio
 import re
+import zipfile
 from pathlib import Path
 
 from sqlalchemy import select
 
+from gridconsole.console.cli import main
+from gridconsole.db.engine import Database
 from gridconsole.db.models import Case
 from gridconsole.db.privacy import mask_phone
 
@@ -52,3 +56,44 @@ def test_the_scan_finds_what_it_looks_for():
     phones = {"13812345678"}
     assert full_phones_in('<text>138</text><text>12345678</text>', phones) == phones
     assert full_phones_in(f"<text>{mask_phone('13812345678')}</text>", phones) == set()
+
+
+def _file_text(path: Path) -> str:
+    """A report or export as text; an xlsx is the XML inside its zip."""
+    if path.suffix == ".xlsx":
+        with zipfile.ZipFile(path) as book:
+            return "\n".join(book.read(name).decode("utf-8", "replace")
+                             for name in book.namelist() if name.endswith(".xml"))
+    return path.read_text(encoding="utf-8-sig", errors="replace")
+
+
+def test_no_report_or_export_shows_a_full_phone_number(demo_url, tmp_path, monkeypatch):
+    """Every report format and a default export, as the district officer
+    (who sees everything): phones only masked."""
+    monkeypatch.setenv("GRIDCONSOLE_DB", demo_url)
+    monkeypatch.setenv("GRIDCONSOLE_PASSWORD", "gridconsole")
+    written = []
+    for kind, period, form in [("monthly", "2026-11", f) for f in ("text", "md", "csv", "json", "xlsx")
+                               ] + [("weekly", "2026-W46", "json")]:
+        path = tmp_path / f"{kind}.{form}"
+        assert main(["report", kind, "--period", period, "--format", form, "-o", str(path),
+                     "--operator", "demo"]) == 0
+        written.append(path)
+    export = tmp_path / "cases.json"
+    assert main(["export", "open311", "-o", str(export), "--operator", "demo"]) == 0
+    written.append(export)
+
+    phones = asyncio.run(_phones(demo_url))
+    leaks = {p.name: sorted(found) for p in written
+             if (found := full_phones_in(_file_text(p), phones))}
+    assert not leaks
+    masked = [p.name for p in written if re.search(r"1\d\d\*{4}\d{4}", _file_text(p))]
+    assert "cases.json" in masked  # the phones are there, masked
+
+
+async def _phones(url: str) -> set[str]:
+    db = Database(url)
+    try:
+        return await demo_phones(db)
+    finally:
+        await db.dispose()
