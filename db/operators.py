@@ -86,36 +86,44 @@ async def authenticate(db: Database, code: str, password: str) -> Actor:
     """The operator ``code`` if ``password`` is right; every attempt is audited.
     Five wrong passwords in a row lock the account for ``LOCKOUT``."""
     now = clock.now()
-    async with db.write() as conn:
+    async with db.read() as conn:
         row = (await conn.execute(_operator_query().where(operators.c.code == code))
                ).mappings().first()
+    locked = row is not None and row["locked_until"] is not None \
+        and clock.as_utc(row["locked_until"]) > now
+    # scrypt runs outside the write transaction: SQLite's write lock is not held for it.
+    right = row is not None and not locked and verify_password(password, row["password_hash"])
+    async with db.write() as conn:
         if row is None or row["disabled"]:
             # Same message as a wrong password: a login must not confirm a code exists.
             await conn.execute(insert(audit).values(
                 at=now, operator_id=row["id"] if row else None, operator_code=code[:32],
                 what="login", detail=t("audit.detail.unknown"), ok=False))
             failure = Refused("login.failed")
+        elif locked:
+            await audit_write(conn, _actor(row), "login", detail=t("audit.detail.locked"),
+                              ok=False, at=now)
+            failure = Refused("login.locked", until=_hhmm(row["locked_until"]))
+        elif right:
+            await conn.execute(update(operators).where(operators.c.id == row["id"])
+                               .values(failed_logins=0, locked_until=None))
+            await audit_write(conn, _actor(row), "login", at=now)
+            failure = None
         else:
-            failure = await _check(conn, row, password, now)
+            failure = await _wrong_password(conn, _actor(row), now)
     if failure is not None:
         raise failure
     return _actor(row)
 
 
-async def _check(conn, row, password: str, now: datetime) -> Refused | None:
-    actor = _actor(row)
-    locked = row["locked_until"]
-    if locked is not None and clock.as_utc(locked) > now:
-        await audit_write(conn, actor, "login", detail=t("audit.detail.locked"), ok=False, at=now)
-        return Refused("login.locked", until=clock.to_local(locked).strftime("%H:%M"))
-    if verify_password(password, row["password_hash"]):
-        await conn.execute(update(operators).where(operators.c.id == row["id"])
-                           .values(failed_logins=0, locked_until=None))
-        await audit_write(conn, actor, "login", at=now)
-        return None
+def _hhmm(moment: datetime) -> str:
+    return clock.to_local(moment).strftime("%H:%M")
+
+
+async def _wrong_password(conn, actor: Actor, now: datetime) -> Refused:
     # Counted in SQL so two terminals guessing at once both count.
     failed = (await conn.execute(
-        update(operators).where(operators.c.id == row["id"])
+        update(operators).where(operators.c.id == actor.id)
         .values(failed_logins=operators.c.failed_logins + 1)
         .returning(operators.c.failed_logins))).scalar_one()
     await audit_write(conn, actor, "login", ok=False, at=now,
@@ -123,11 +131,11 @@ async def _check(conn, row, password: str, now: datetime) -> Refused | None:
     if failed < MAX_FAILED_LOGINS:
         return Refused("login.failed")
     until = now + LOCKOUT
-    await conn.execute(update(operators).where(operators.c.id == row["id"])
+    await conn.execute(update(operators).where(operators.c.id == actor.id)
                        .values(failed_logins=0, locked_until=until))
     await audit_write(conn, actor, "lockout", ok=False, at=now, detail=t(
         "audit.detail.lockout", until=clock.to_local(until).strftime("%Y-%m-%d %H:%M")))
-    return Refused("login.locked", until=clock.to_local(until).strftime("%H:%M"))
+    return Refused("login.locked", until=_hhmm(until))
 
 
 async def record_login(db: Database, actor: Actor, detail: str) -> None:
