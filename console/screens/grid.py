@@ -112,19 +112,26 @@ class GridTree(Tree[Node]):
 
     ICON_NODE = "▶ "
     ICON_NODE_EXPANDED = "▼ "
+    BINDINGS = [Binding("right", "open_node", show=False),
+                Binding("left", "close_node", show=False)]
+    DEFAULT_CSS = """
+    GridTree { overflow-x: hidden; scrollbar-gutter: stable; }
+    """
 
     def __init__(self) -> None:
         super().__init__("", id="grid-tree")
         self.show_root = False
         self.guide_depth = 2
         self.auto_expand = False
-        self._bindings.bind("right", "open_node", show=False)
-        self._bindings.bind("left", "close_node", show=False)
         self._bindings.bind("enter", "select_cursor", t("grid.key.queue"))
         self._bindings.bind("space", "toggle_node", t("grid.key.toggle"))
 
     def label_width(self) -> int:
         return max(20, self.scrollable_content_region.width)
+
+    def get_label_width(self, node: TreeNode[Node]) -> int:
+        # Rows are cut to the tree's width, so it never scrolls sideways.
+        return 0
 
     def render_label(self, node: TreeNode[Node], base_style: Style, style: Style) -> Text:
         data = node.data
@@ -190,7 +197,7 @@ class GridScreen(Screen):
     DEFAULT_CSS = """
     GridScreen #grid-columns { height: 1; background: $boost; }
     GridScreen #grid-tree { height: 1fr; }
-    GridScreen #grid-detail { height: 5; border-top: solid $primary; padding: 0 1; }
+    GridScreen #grid-detail { height: 6; border-top: solid $primary; padding: 0 1; }
     """
 
     def __init__(self) -> None:
