@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Container
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
 from ...db import clock
@@ -38,6 +39,8 @@ from .help import HelpScreen
 
 WINDOW = 2 * PAGE          # rows kept in the table (the stock DataTable slows with thousands)
 NEAR_EDGE = 3              # rows from either end that trigger the next page
+REBUILD_AT = 20            # more rows leaving than this: rebuild the table
+SETTLE_S = 0.08            # the cursor rests this long before the detail is read
 WIDE = 140                 # from this width the detail pane stands beside the table
 #: column key -> (width in cells, sort name or None)
 #: (what decides first stands first: an 80-column terminal shows id to text)
@@ -97,6 +100,10 @@ class QueueScreen(Screen):
         self.sort = Sort()
         self.rows: dict[int, dict] = {}
         self.order: list[int] = []
+        self.cells: dict[int, list] = {}
+        self.cells_minute = None
+        self.keys_for: tuple | None = None
+        self.settle: Timer | None = None
         self.more_after = self.more_before = False
         self.paging = False
         self.generation = 0
@@ -142,6 +149,7 @@ class QueueScreen(Screen):
 
     def reload(self, fresh: bool = False) -> None:
         """Re-read what is shown (``fresh``: from the top, for a new filter)."""
+        self.paging = False  # this read replaces any page on its way (same worker group)
         if fresh:
             self.generation += 1
             self.more_before = False
@@ -192,24 +200,36 @@ class QueueScreen(Screen):
         self.load_detail()
 
     def _sync(self, rows: list[dict], scroll: bool) -> None:
-        """Make the table show ``rows`` in order, touching only what changed."""
+        """Make the table show ``rows`` in order, touching only what changed.
+        A page turn replaces most rows: rebuilding is then cheaper than
+        ``remove_row`` (each call re-indexes the whole table)."""
         table = self.table
         keep = self._at_cursor()  # not self.selected: its event may still be queued
         new = {row["id"]: row for row in rows}
-        for gone in [i for i in self.order if i not in new]:
-            table.remove_row(str(gone))
-            self.marks.discard(gone)  # out of view: a batch never acts on unseen cases
+        gone = [i for i in self.order if i not in new]
+        self.marks.difference_update(gone)  # a batch never acts on cases out of view
         now = clock.now()
-        for case_id, row in new.items():
-            cells = self._cells(row, now)
-            if case_id in self.rows:
-                old = self._cells(self.rows[case_id], now)
-                for key, value, before in zip(COLUMNS, cells, old):
+        minute = now.replace(second=0, microsecond=0)  # the cells show no finer time
+        fresh = minute != self.cells_minute
+        cells = {case_id: self.cells[case_id]
+                 if not fresh and self.rows.get(case_id) == row else self._cells(row, now)
+                 for case_id, row in new.items()}
+        self.cells_minute = minute
+        if len(gone) > REBUILD_AT:
+            table.clear()
+            for case_id, row_cells in cells.items():
+                table.add_row(*row_cells, key=str(case_id))
+        else:
+            for case_id in gone:
+                table.remove_row(str(case_id))
+            for case_id, row_cells in cells.items():
+                if case_id not in self.cells:
+                    table.add_row(*row_cells, key=str(case_id))
+                    continue
+                for key, value, before in zip(COLUMNS, row_cells, self.cells[case_id]):
                     if value != before:
                         table.update_cell(str(case_id), key, value)
-            else:
-                table.add_row(*cells, key=str(case_id))
-        self.rows, self.order = new, list(new)
+        self.rows, self.order, self.cells = new, list(new), cells
         position = {case_id: n for n, case_id in enumerate(self.order)}
         table.sort("id", key=lambda cell: position[int(cell.plain)])
         if keep in new:
@@ -266,7 +286,7 @@ class QueueScreen(Screen):
     @on(DataTable.RowHighlighted)
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._select_current()
-        row = event.cursor_row
+        row = self.table.cursor_row  # not the event's: a rebuild may have moved on since
         if self.paging or not self.order:
             return
         if row >= len(self.order) - NEAR_EDGE and self.more_after:
@@ -286,7 +306,24 @@ class QueueScreen(Screen):
         current = self._at_cursor()
         if current != self.selected:
             self.selected = current
-            self.load_detail()
+            # Holding a key moves through many rows: read the detail and redraw
+            # the footer once the cursor rests.
+            if self.settle is not None:
+                self.settle.stop()
+            self.settle = self.set_timer(SETTLE_S, self._settled)
+
+    def _settled(self) -> None:
+        self.settle = None
+        self.load_detail()
+        self._refresh_keys()
+
+    def _refresh_keys(self) -> None:
+        """The footer shows the keys that apply; redrawing it is costly, so only
+        when the answer can change (another state, or marks appearing)."""
+        row = self.rows.get(self.selected) if self.selected is not None else None
+        signature = (row and row["state"], bool(self.marks))
+        if signature != self.keys_for:
+            self.keys_for = signature
             self.refresh_bindings()
 
     @work(exclusive=True, group="detail")
@@ -398,10 +435,11 @@ class QueueScreen(Screen):
         if self.selected is None:
             return
         self.marks.symmetric_difference_update({self.selected})
-        self.table.update_cell(str(self.selected), "mark",
-                               self._cells(self.rows[self.selected], clock.now())[0])  # mark is first
+        cells = self._cells(self.rows[self.selected], clock.now())
+        self.cells[self.selected] = cells
+        self.table.update_cell(str(self.selected), "mark", cells[0])
         self._draw_bars()
-        self.refresh_bindings()
+        self._refresh_keys()
         self.table.action_cursor_down()
 
     # -- case actions -------------------------------------------------------------
