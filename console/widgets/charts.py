@@ -8,6 +8,7 @@ that names each number or colour are Textual widgets around it.
 from __future__ import annotations
 
 from datetime import date
+from math import ceil
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -84,9 +85,13 @@ class BarsChart(Chart):
     def show(self, items: list[tuple[str, int]]) -> None:
         plt = self.reset()
         if items:
-            plt.bar([str(i) for i in range(1, len(items) + 1)], [v for _, v in items],
-                    color=BAR_COLOUR, width=0.6)
+            xs = list(range(1, len(items) + 1))
+            plt.bar(xs, [v for _, v in items], color=BAR_COLOUR, width=0.6)
             plt.ylim(0, max(v for _, v in items) or 1)
+            # Ticks chosen here, not by plotext (whose choice is not stable): at
+            # most ten numbers, which fit even a quarter of an 80-column screen.
+            step = ceil(len(xs) / 10)
+            plt.xticks(xs[::step], [str(x) for x in xs[::step]])
         legend = Text("  ".join(f"{i}.{one_line(name, 8)} {v:,}"
                                 for i, (name, v) in enumerate(items, start=1)) or t("charts.none"))
         self.redraw(legend)
