@@ -190,31 +190,42 @@ async def queue_figures(db: Database, actor: Actor, runs: int) -> dict:
 
 # -- dispatch ----------------------------------------------------------------------
 
-async def dispatch_figures(db: Database, actor: Actor, runs: int) -> dict:
-    """The write path of a dispatch, on cases the benchmark receives for the
-    purpose (and removes after): the workflow call alone, and with what the queue
-    reads around it (the holder picker's list before, the page and counts after)."""
-    from .workflow import dispatch, receive
+async def receive_cases(db: Database, actor: Actor, n: int, what: str) -> list[int]:
+    """``n`` new received cases placed like the newest placed one, for a test to
+    act on (and ``remove_cases`` after): a real database's cases stay untouched."""
+    from .workflow import receive
 
     async with db.read() as conn:
         model = (await conn.execute(
             select(cases.c.category_id, cases.c.street_id, cases.c.community_id, cases.c.grid_id)
             .where(cases.c.community_id.is_not(None)).order_by(cases.c.id.desc()).limit(1))).first()
     if model is None:
+        return []
+    return [await receive(db, actor, channel="hotline", urgency="normal",
+                          source_ref=f"{BENCH_REF}-{what}-{os.getpid()}-{i}-{time.time()}",
+                          category_id=model.category_id, street_id=model.street_id,
+                          community_id=model.community_id, grid_id=model.grid_id,
+                          content=f"bench: {what}")
+            for i in range(n)]
+
+
+async def dispatch_figures(db: Database, actor: Actor, runs: int) -> dict:
+    """The write path of a dispatch, on cases the benchmark receives for the
+    purpose: the workflow call alone, and with what the queue reads around it
+    (the holder picker's list before, the page and counts after)."""
+    from .workflow import dispatch
+
+    made = await receive_cases(db, actor, 2 * runs + 2, "dispatch")
+    if not made:
         reason = "no case with a community to copy"
         return {"dispatch_workflow": missing(reason), "dispatch_and_reread": missing(reason)}
-    made = []
-    for i in range(2 * runs + 2):
-        made.append(await receive(db, actor, channel="hotline", urgency="normal",
-                                  source_ref=f"{BENCH_REF}-dispatch-{os.getpid()}-{i}-{time.time()}",
-                                  category_id=model.category_id, street_id=model.street_id,
-                                  community_id=model.community_id, grid_id=model.grid_id,
-                                  content="bench: dispatch"))
+    async with db.read() as conn:
+        community = await conn.scalar(select(cases.c.community_id).where(cases.c.id == made[0]))
     choices = optional("queue", "holder_choices", "page", "view_counts", "Sort", "PAGE")
     pending = list(made)
 
     async def one(reread: bool) -> None:
-        case_id, unit = pending.pop(), model.community_id
+        case_id, unit = pending.pop(), community
         if reread:
             offered = await choices[0](db, actor, case_id)
             unit = offered[0].unit_id if offered else unit

@@ -5,6 +5,8 @@
 ``… console URL OPERATOR``
     the console as ``gridconsole --operator`` starts it (schema check, operator,
     first screen with its data), headless as ``run_test`` drives it;
+``… dispatch URL OPERATOR ID,ID,…``
+    the console dispatching each case from the queue; one line per dispatch;
 ``… live URL OPERATOR N``
     the console watching the database; one line per headline refresh, N times.
 
@@ -124,12 +126,57 @@ async def live(url: str, operator: str, count: int) -> None:
                 say(changed=time.time(), received=getattr(shown, "received", None))
 
 
+async def dispatch(url: str, operator: str, ids: str) -> None:
+    """For each case of ``ids`` (received): select it in the queue, open the
+    holder picker with ``a``, wait for its list, then time Enter until the queue
+    shows the row as dispatched again, with every worker done and painted."""
+    actor = await _open(url, operator)
+    from ...db.casefilter import CaseFilter
+    from ..app import GridConsole
+    from ..messages import FilterRequested
+    from ..screens.forms import HolderPicker
+    from ..screens.queue import QueueScreen
+
+    wanted = [int(i) for i in ids.split(",")]
+    app = GridConsole(url, actor, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settled(app, pilot)
+        queue = app.screen
+        if not isinstance(queue, QueueScreen):
+            say(error=f"the first screen is {type(queue).__name__}, not the queue")
+            return
+        # include_closed sorts by id, a key a dispatch does not change: under the
+        # deadline sort the dispatched row moves above the window's start key.
+        queue.post_message(FilterRequested(CaseFilter(case_ids=tuple(wanted), include_closed=True,
+                                                      title="bench")))
+        await _settled(app, pilot)
+        for case_id in wanted:
+            queue.table.move_cursor(row=queue.order.index(case_id))
+            await _settled(app, pilot)
+            await pilot.press("a")
+            await _settled(app, pilot)
+            if not isinstance(app.screen, HolderPicker) or not app.screen.choices:
+                say(error=f"no holder picker with choices for case {case_id}")
+                return
+            started = time.perf_counter()
+            await pilot.press("enter")
+            while queue.rows.get(case_id, {}).get("state") != "dispatched":
+                if time.perf_counter() - started > SETTLE_S:
+                    say(error=f"case {case_id} not shown as dispatched")
+                    return
+                await asyncio.sleep(POLL_S)
+            await _settled(app, pilot)
+            say(seconds=time.perf_counter() - started, case=case_id)
+
+
 def main(argv: list[str]) -> None:
     mode, *rest = argv
     if mode == "bare":
         asyncio.run(bare())
     elif mode == "console":
         asyncio.run(console(*rest))
+    elif mode == "dispatch":
+        asyncio.run(dispatch(*rest))
     elif mode == "live":
         asyncio.run(live(rest[0], rest[1], int(rest[2])))
     else:

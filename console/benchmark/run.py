@@ -46,8 +46,8 @@ TARGETS = [
     *(Target(name, None, max_median=100.0) for name in (
         "queue_first_page", "queue_first_page_with_counts", "queue_next_page",
         "queue_filter_street_state", "queue_search_text", "queue_search_absent",
-        "queue_search_initials", "dispatch_workflow", "dispatch_and_reread",
-        "grid_open", "grid_expand_street")),
+        "queue_search_initials", "dispatch_enter_to_row", "dispatch_workflow",
+        "dispatch_and_reread", "grid_open", "grid_expand_street")),
     Target("stats_week", "stats_week_floor"),
     Target("stats_month", "stats_month_floor", max_ratio=2.0, max_median=500.0),
     Target("import_rows_per_s", "import_floor_rows_per_s", min_median=20_000),
@@ -58,7 +58,8 @@ TARGETS = [
 FIGURES = ["startup_bare", "startup_first_screen", "bare_rss_mb", "console_rss_mb",
            "queue_first_page", "queue_first_page_with_counts", "queue_next_page",
            "queue_filter_street_state", "queue_search_text", "queue_search_absent",
-           "queue_search_initials", "dispatch_workflow", "dispatch_and_reread",
+           "queue_search_initials", "dispatch_enter_to_row", "dispatch_workflow",
+           "dispatch_and_reread",
            "grid_open", "grid_expand_street", "stats_week", "stats_week_floor",
            "stats_month", "stats_month_floor", "import_rows_per_s",
            "import_floor_rows_per_s", "live_latency"]
@@ -146,6 +147,32 @@ def _mb(values: list[float]) -> dict:
             "max": max(values), "samples": values}
 
 
+async def ui_dispatch_figures(db: Database, actor: Actor, url: str, runs: int) -> dict:
+    """Enter in the holder picker until the queue shows the committed row again."""
+    made = await bench.receive_cases(db, actor, runs, "ui-dispatch")
+    if not made:
+        return {"dispatch_enter_to_row": bench.missing("no case with a community to copy")}
+    proc = await _child("dispatch", url, actor.code, ",".join(map(str, made)))
+    samples = []
+    try:
+        for _ in made:
+            line = await _line(proc, CHILD_TIMEOUT_S)
+            if "error" in line:
+                return {"dispatch_enter_to_row": bench.missing(line["error"])}
+            samples.append(line["seconds"])
+    except (RuntimeError, asyncio.TimeoutError, json.JSONDecodeError) as exc:
+        return {"dispatch_enter_to_row": bench.missing(t("bench.probe_failed",
+                                                         error=str(exc) or type(exc).__name__))}
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await bench.remove_cases(db, made)
+    out = bench.summary(samples)
+    out["includes"] = "Enter -> dispatch committed -> queue re-read -> row repainted (headless)"
+    return {"dispatch_enter_to_row": out}
+
+
 async def live_figures(db: Database, actor: Actor, url: str, runs: int) -> dict:
     """A case received here (another process) until the console's headline shows it."""
     from ...db.models import Category
@@ -210,6 +237,7 @@ async def measure(db: Database, actor: Actor, url: str, how: Plan, workdir: Path
         ("queue", lambda: bench.queue_figures(db, actor, how.runs)),
         ("grid", lambda: bench.grid_figures(db, actor, how.runs)),
         ("dispatch", lambda: bench.dispatch_figures(db, actor, how.runs)),
+        ("dispatch", lambda: ui_dispatch_figures(db, actor, url, how.runs)),
         ("stats", lambda: bench.stats_figures(db, actor, how.heavy_runs)),
         ("import", lambda: bench.import_figures(db, how.import_rows, how.heavy_runs, workdir)),
         ("live", lambda: live_figures(db, actor, url, how.runs)),
@@ -220,8 +248,8 @@ async def measure(db: Database, actor: Actor, url: str, how: Plan, workdir: Path
             figures.update(await call())
         except Exception as exc:  # one broken part must not cost the others
             reason = t("bench.step_failed", step=name, error=f"{type(exc).__name__}: {exc}")
-            figures.update({k: bench.missing(reason) for k in FIGURES
-                            if k.startswith(name) or (name == "startup" and k.endswith("rss_mb"))})
+            figures.update({k: bench.missing(reason) for k in FIGURES if k not in figures and (
+                k.startswith(name) or (name == "startup" and k.endswith("rss_mb")))})
     for key in FIGURES:
         figures.setdefault(key, bench.missing(t("bench.not_measured")))
     return {"figures": figures, "targets": judge(figures),
