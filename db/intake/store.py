@@ -7,19 +7,27 @@ ends with every row exactly once.
 """
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+import json
+from datetime import timezone
+
+from sqlalchemy import JSON, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from ..bulk import insert_rows
 from ..domain import Action
 from ..engine import Database
-from ..models import AuditEntry, Case, CaseEvent
+from ..models import AuditEntry, Case, CaseEvent, UTCDateTime
 from ..scope import Actor
 from ..workflow import receive_event
 
 cases, events, audit = Case.__table__, CaseEvent.__table__, AuditEntry.__table__
+RETRIES = 3
 LOOKUP = 500  # keys per existence query: well under every driver's bind limit
 IMPORTER = "import"
+
+
+class _Conflict(Exception):
+    """A key stored by someone else between our look and our COPY."""
 
 
 async def store_batch(db: Database, rows: list[dict], actor: Actor | None,
@@ -27,20 +35,37 @@ async def store_batch(db: Database, rows: list[dict], actor: Actor | None,
     """Insert ``rows`` that are not stored yet; returns (imported, duplicates)."""
     if not rows:
         return 0, 0
+    for attempt in range(RETRIES):
+        try:
+            return await _store(db, rows, actor, source)
+        except (IntegrityError, _Conflict):
+            # PostgreSQL: another terminal stored one of these keys since we
+            # looked.  The batch was rolled back; looking again skips it.
+            if attempt == RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _store(db: Database, rows: list[dict], actor: Actor | None,
+                 source: str) -> tuple[int, int]:
     async with db.write() as conn:
-        if db.is_sqlite:
-            made = await _sqlite(conn, rows)
-        else:
-            made = await _postgresql(conn, rows)
-        operator_id = actor.id if actor else None
-        await insert_rows(conn, events, [receive_event(case_id, row, operator_id)
-                                         for case_id, row in made])
-        if made:
+        existing = await _existing(conn, rows)
+        fresh = [row for row in rows if (row["channel"], row["source_ref"]) not in existing]
+        if fresh:
+            await _give_ids(conn, fresh, db.is_sqlite)
+            operator_id = actor.id if actor else None
+            received = [receive_event(row["id"], row, operator_id) for row in fresh]
+            if db.is_sqlite:
+                await insert_rows(conn, cases, fresh)
+                await insert_rows(conn, events, received)
+            else:
+                await _copy(conn, cases, fresh)
+                await _copy(conn, events, received)
             await conn.execute(insert(audit).values(
                 at=rows[0]["created_at"], operator_id=operator_id,
                 operator_code=actor.code if actor else IMPORTER, what=Action.RECEIVE.value,
-                detail=f"{IMPORTER} {source}: {len(made)}"))
-    return len(made), len(rows) - len(made)
+                detail=f"{IMPORTER} {source}: {len(fresh)}"))
+    return len(fresh), len(rows) - len(fresh)
 
 
 async def _existing(conn, rows: list[dict]) -> set[tuple[str, str]]:
@@ -57,24 +82,44 @@ async def _existing(conn, rows: list[dict]) -> set[tuple[str, str]]:
     return found
 
 
-async def _sqlite(conn, rows: list[dict]) -> list[tuple[int, dict]]:
-    """Under BEGIN IMMEDIATE nobody else writes: ids can be given here, which
-    keeps the driver's fast executemany (no RETURNING)."""
-    existing = await _existing(conn, rows)
-    fresh = [row for row in rows if (row["channel"], row["source_ref"]) not in existing]
-    if not fresh:
-        return []
-    next_id = (await conn.scalar(select(func.max(cases.c.id))) or 0) + 1
-    for offset, row in enumerate(fresh):
-        row["id"] = next_id + offset
-    await insert_rows(conn, cases, fresh)
-    return [(row["id"], row) for row in fresh]
+async def _give_ids(conn, rows: list[dict], sqlite: bool) -> None:
+    """Ids known before inserting, so the fast paths need no RETURNING.  SQLite:
+    BEGIN IMMEDIATE holds the only write lock.  PostgreSQL: from the sequence."""
+    if sqlite:
+        first = (await conn.scalar(select(func.max(cases.c.id))) or 0) + 1
+        ids = range(first, first + len(rows))
+    else:
+        ids = (await conn.execute(
+            text("SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, :n)"),
+            {"n": len(rows)})).scalars().all()
+    for row, case_id in zip(rows, ids):
+        row["id"] = case_id
 
 
-async def _postgresql(conn, rows: list[dict]) -> list[tuple[int, dict]]:
-    """ON CONFLICT DO NOTHING: a key another terminal stored meanwhile is a duplicate."""
-    statement = (pg_insert(cases).on_conflict_do_nothing(constraint="uq_cases_channel_source_ref")
-                 .returning(cases.c.id, cases.c.channel, cases.c.source_ref))
-    result = await conn.execute(statement, rows)
-    by_key = {(row["channel"], row["source_ref"]): row for row in rows}
-    return [(case_id, by_key[(channel, ref)]) for case_id, channel, ref in result]
+async def _copy(conn, table, rows: list[dict]) -> None:
+    """PostgreSQL COPY through the driver: far faster than executemany."""
+    names = [c.name for c in table.columns if c.name in rows[0]]
+    convert = [(i, _pg_value(table.c[name])) for i, name in enumerate(names)]
+    convert = [(i, f) for i, f in convert if f]
+    records = []
+    for row in rows:
+        record = [row[name] for name in names]
+        for i, f in convert:
+            record[i] = f(record[i])
+        records.append(record)
+    from asyncpg.exceptions import UniqueViolationError
+
+    raw = (await conn.get_raw_connection()).driver_connection
+    try:
+        await raw.copy_records_to_table(table.name, records=records, columns=names)
+    except UniqueViolationError as exc:
+        raise _Conflict() from exc
+
+
+def _pg_value(column):
+    if isinstance(column.type, UTCDateTime):
+        return lambda v: v if v is None or v.tzinfo is None else \
+            v.astimezone(timezone.utc).replace(tzinfo=None)
+    if isinstance(column.type, JSON):
+        return lambda v: None if v is None else json.dumps(v, ensure_ascii=False)
+    return None
