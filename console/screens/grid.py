@@ -38,20 +38,24 @@ SORTS = ("order", "open", "overdue", "new_today")
 SPARK = " ▁▂▃▄▅▆▇█"
 OVERDUE_MARK, UNSTAFFED_MARK = "▲", "✕"
 #: The figure columns: (name, width when narrow, width when wide).
-COLUMNS = [("open", 6, 7), ("new_today", 5, 9), ("overdue", 6, 7), ("supervised", 5, 9),
-           ("oldest", 5, 7), ("unstaffed", 5, 9), ("daily", 15, 16)]
+COLUMNS = [("open", 6, 8), ("new_today", 5, 11), ("overdue", 6, 9), ("supervised", 5, 12),
+           ("oldest", 5, 8), ("unstaffed", 5, 11), ("daily", 15, 17)]
 FLAGS = 3                  # " ▲✕" after the name
 WIDE = 120                 # from this width on, the wide columns and headers
 NAME_MAX = 44              # names never take more than this on a wall screen
 
 
+#: What a department holds itself comes first, the not-placed rest of an area last.
+PLACE = {"self": 0, "rest": 2}
+
+
 def sort_key(mode: str):
     def key(node: Node):
-        pseudo = node.kind in ("rest", "self")
+        place = PLACE.get(node.kind, 1)
         f = node.figures
         if mode == "order":
-            return (pseudo, node.order)
-        return (pseudo, -getattr(f, mode), -f.overdue, -f.open, node.order)
+            return (place, node.order)
+        return (place, -getattr(f, mode), -f.overdue, -f.open, node.order)
     return key
 
 
@@ -123,8 +127,11 @@ class GridTree(Tree[Node]):
         self.show_root = False
         self.guide_depth = 2
         self.auto_expand = False
-        self._bindings.bind("enter", "select_cursor", t("grid.key.queue"))
-        self._bindings.bind("space", "toggle_node", t("grid.key.toggle"))
+        # Tree's own enter and space bindings are hidden; these show in the footer.
+        for key, action, label in (("enter", "select_cursor", "grid.key.queue"),
+                                   ("space", "toggle_node", "grid.key.toggle")):
+            self._bindings.key_to_bindings.pop(key, None)
+            self._bindings.bind(key, action, t(label))
 
     def label_width(self) -> int:
         return max(20, self.scrollable_content_region.width)
@@ -370,14 +377,15 @@ class GridScreen(Screen):
         text.append("\n")
         if data.kind == UnitKind.GRID and data.figures.unstaffed:
             text.append(f"{UNSTAFFED_MARK} {t('grid.nobody')}  ", style="bold yellow")
-        for w in staff:
+        for index, w in enumerate(staff):
+            if index:
+                text.append(" │ ", style="dim")
             text.append(clean(w.name), style="bold" if w.on_duty else "dim")
-            text.append(f" {w.role.label}")
-            if w.full_time:
-                text.append(f"·{t('grid.full_time')}")
-            text.append(f" {t('grid.on_duty') if w.on_duty else t('grid.off_duty')}",
+            role = w.role.label + (f"·{t('grid.full_time')}" if w.full_time else "")
+            text.append(f" {role} ", style="dim")
+            text.append(t("grid.on_duty") if w.on_duty else t("grid.off_duty"),
                         style="green" if w.on_duty else "bold red")
-            text.append(f" {t('grid.load', n=w.load)}   ")
+            text.append(f" · {t('grid.load', n=w.load)}")
         self.query_one("#grid-detail", Static).update(text)
 
 
