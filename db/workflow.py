@@ -9,6 +9,7 @@ the feed all call these functions.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -96,6 +97,7 @@ async def _perform(conn: AsyncConnection, actor: Actor, case_id: int, action: Ac
         raise await _stale(conn, case_id)
     await _check_target(conn, actor, row, action, params)
     limits = await category_limits(conn, row["category_id"], row["urgency"])
+    _storable(params.values())
     changes, event = step(dict(row), action, now, params, limits)
     new_version = row["version"] + 1
     done = await conn.execute(
@@ -111,6 +113,17 @@ async def _perform(conn: AsyncConnection, actor: Actor, case_id: int, action: Ac
     await audit_write(conn, actor, action.value, case_id=case_id, at=now,
                       detail=event["note"])
     return Change(case_id, new_version, State(changes.get("state", row["state"])), action)
+
+
+#: NUL (PostgreSQL cannot store it) and lone surrogates (not encodable in UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(values) -> None:
+    """Refuse text no engine can store, instead of failing inside the driver."""
+    for value in values:
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            raise Refused("refused.unstorable")
 
 
 async def _stale(conn: AsyncConnection, case_id: int) -> Refused:
@@ -278,6 +291,7 @@ async def receive(db: Database, actor: Actor, **fields: Any) -> int:
     now = clock.now()
     fields.setdefault("created_at", now)
     fields.setdefault("reported_at", now)
+    _storable(fields.values())
     row = new_case_row(**fields)
     async with db.write() as conn:
         known = await conn.scalar(select(cases.c.id).where(
@@ -300,6 +314,8 @@ catalog({
     "refused.stale": ("工单 {id} 已被 {who} 于 {at} {action}，已重新载入，请核对后再操作",
                       "Case {id} was changed by {who} at {at} ({action}); it has been reloaded, check it and try again"),
     "refused.someone": ("其他终端", "another terminal"),
+    "refused.unstorable": ("文字中含有无法保存的字符（空字符或不成对的代理字符）",
+                           "The text holds characters that cannot be stored (NUL or a lone surrogate)"),
     "refused.no_unit": ("单位 {id} 不存在或不能承办", "Unit {id} does not exist or cannot hold cases"),
     "refused.person": ("人员 {person} 不属于该承办单位", "Person {person} does not belong to that unit"),
     "refused.not_below": ("下派只能派给当前承办单位的下级", "Subdispatch goes to a unit below the current holder"),
