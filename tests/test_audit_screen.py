@@ -18,6 +18,7 @@ from gridconsole.db.operators import authenticate, reveal_phone
 from gridconsole.db.workflow import audit_write, load_actor
 
 from conftest import later
+from test_login import settle
 
 
 async def _history(db) -> None:
@@ -48,7 +49,7 @@ def _console(url: str, actor) -> GridConsole:
 
 async def _open(app, pilot) -> AuditScreen:
     await pilot.press("4")
-    await app.workers.wait_for_complete()
+    await settle(pilot, "audit")
     await pilot.pause()
     assert isinstance(app.screen, AuditScreen)
     return app.screen
@@ -92,8 +93,7 @@ async def test_pages_and_live_updates(demo_db, demo_url, officer):
 
         await _fill(demo_db, officer, 1)  # another terminal writes
         screen.post_message(DataChanged())
-        await asyncio.sleep(0.05)
-        await app.workers.wait_for_complete()
+        await settle(pilot, "audit")
         await pilot.pause()
         keys = _keys(screen)
         assert keys[0] == first[0] + 1
@@ -101,15 +101,15 @@ async def test_pages_and_live_updates(demo_db, demo_url, officer):
         assert int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value) == cursor
 
         await pilot.press("right_square_bracket")
-        await app.workers.wait_for_complete()
+        await settle(pilot, "audit")
         await pilot.pause()
         older = _keys(screen)
         assert len(older) == 31 and older[0] == keys[-1] - 1
         await pilot.press("right_square_bracket")  # no page beyond the last
-        await app.workers.wait_for_complete()
+        await settle(pilot, "audit")
         assert _keys(screen) == older
         await pilot.press("left_square_bracket")
-        await app.workers.wait_for_complete()
+        await settle(pilot, "audit")
         await pilot.pause()
         assert _keys(screen) == keys
 

@@ -1,8 +1,11 @@
 """The login screen: what an operator sees before anything else."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import select
+from textual.worker import WorkerState
 
 from gridconsole.console.app import GridConsole
 from gridconsole.console.screens.login import LoginScreen
@@ -10,6 +13,18 @@ from gridconsole.db.i18n import set_language
 from gridconsole.db.models import AuditEntry
 
 audit = AuditEntry.__table__
+
+
+async def settle(pilot, group: str) -> None:
+    """Wait until the workers of ``group`` are done.  (Not wait_for_complete:
+    that raises when another screen's exclusive worker is replaced.)"""
+    for _ in range(250):
+        await pilot.pause()
+        if not any(w.group == group and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+                   for w in pilot.app.workers):
+            break
+        await asyncio.sleep(0.02)
+    await pilot.pause()
 
 
 def _console(url: str) -> GridConsole:
@@ -30,7 +45,7 @@ async def _type_login(app, pilot, code: str, password: str, *, keys: bool = Fals
         app.screen.query_one("#login-password").value = password
         app.screen.query_one("#login-password").focus()
         await pilot.press("enter")
-    await app.workers.wait_for_complete()
+    await settle(pilot, "login")
     await pilot.pause()
 
 
