@@ -32,7 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, case, exists, extract, func, or_, select, tuple_
+from sqlalchemy import Text, and_, case, cast, exists, extract, func, or_, select, tuple_
 from sqlalchemy.sql import ColumnElement
 
 from . import clock
@@ -59,6 +59,7 @@ RATE_NAMES = ("ack_on_time_rate", "resolve_rate", "on_time_rate", "return_rate",
 
 HANDOVERS = (Action.DISPATCH.value, Action.SUBDISPATCH.value, Action.ESCALATE.value)
 RESOLUTIONS = (Action.RESOLVE.value, Action.DIRECT.value)
+DURATIONS = ("handle_hours", "ack_minutes")
 
 
 # ---------------------------------------------------------------- periods
@@ -296,28 +297,17 @@ async def compute(db: Database, actor: Actor, period: Period,
         # one dict lookup per row, then a roll-up over a few thousand keys.
         fine: dict[tuple, Tally] = defaultdict(Tally)
         for query in (_action_counts(start, cutoff, scope), _callbacks(start, cutoff, scope),
-                      _returns(start, cutoff, scope), _created(start, cutoff, scope)):
+                      _returns(start, cutoff, scope), _created(start, cutoff, scope),
+                      _ack_counts(start, cutoff, scope, dialect),
+                      _resolution_counts(start, cutoff, scope, dialect)):
+            names_ = query.selected_columns.keys()[4:]
             for street, category, channel, dept, *counts in await conn.execute(query):
                 tally = fine[street, category, channel, dept]
-                for name, value in zip(query.selected_columns.keys()[4:], counts):
-                    setattr(tally, name, getattr(tally, name) + value)
-        for street, category, channel, dept, on_time, minutes in await conn.execute(
-                _acks(start, cutoff, scope, dialect)):
-            tally = fine[street, category, channel, dept]
-            tally.handovers += 1
-            tally.acked_on_time += on_time
-            if minutes is not None:
-                tally.ack_minutes.append(minutes)
-        rows = _resolutions(start, cutoff, scope, dialect).subquery()
-        for street, category, channel, dept, direct, due, on_time, hours in await conn.execute(
-                select(*rows.c[:4], rows.c.direct, rows.c.has_due, rows.c.on_time, rows.c.hours)):
-            tally = fine[street, category, channel, dept]
-            tally.resolved += 1
-            tally.direct += direct
-            tally.resolved_due += due
-            tally.resolved_on_time += on_time
-            if hours is not None:
-                tally.handle_hours.append(hours)
+                for name, value in zip(names_, counts):
+                    if name in DURATIONS:
+                        getattr(tally, name).extend(map(float, value.split(",")) if value else ())
+                    else:
+                        setattr(tally, name, getattr(tally, name) + value)
         for *keys, action, due_at, data in await conn.execute(_held_at(cutoff, scope)):
             if _deadline(action, due_at, data) < cutoff:
                 fine[tuple(keys)].overdue_open += 1
@@ -484,9 +474,34 @@ def _acks(start, end, scope, dialect):
     signed = n.c.action == Action.SIGN.value
     on_time = and_(signed, n.c.at <= d.c.due_at)
     minutes = case((signed, _seconds(n.c.at, d.c.at, dialect) / 60.0), else_=None)
-    query, _ = _keyed(source, d.c.holder_unit_id, case((on_time, 1), else_=0), minutes,
-                      on=cases.c.id == d.c.case_id)
+    query, _ = _keyed(source, d.c.holder_unit_id, case((on_time, 1), else_=0).label("on_time"),
+                      minutes.label("minutes"), on=cases.c.id == d.c.case_id)
     return query.where(d.c.action.in_(HANDOVERS), _between(d.c.at, start, end), scope)
+
+
+def _ack_counts(start, end, scope, dialect):
+    rows = _acks(start, end, scope, dialect).subquery()
+    keys = rows.c[:4]
+    return select(*keys, func.count().label("handovers"),
+                  func.sum(rows.c.on_time).label("acked_on_time"),
+                  _joined(rows.c.minutes, dialect).label("ack_minutes")).group_by(*keys)
+
+
+def _resolution_counts(start, end, scope, dialect):
+    rows = _resolutions(start, end, scope, dialect).subquery()
+    keys = rows.c[:4]
+    return select(*keys, func.count().label("resolved"), func.sum(rows.c.direct).label("direct"),
+                  func.sum(rows.c.has_due).label("resolved_due"),
+                  func.sum(rows.c.on_time).label("resolved_on_time"),
+                  _joined(rows.c.hours, dialect).label("handle_hours")).group_by(*keys)
+
+
+def _joined(values, dialect: str):
+    """The group's non-null values as one comma-separated string: a median
+    needs every value, and one string per group beats one row per value."""
+    if dialect == "sqlite":
+        return func.group_concat(values, ",")
+    return func.string_agg(cast(values, Text), ",")
 
 
 def _seconds(later, earlier, dialect: str):
@@ -583,14 +598,14 @@ async def _repeats(conn, start, end, scope, names: _Names) -> list[dict]:
                          *[c.is_not(None) for c in key_cols])
         keys = (select(*key_cols).where(in_window).group_by(*key_cols)
                 .having(func.count() >= REPEAT_MIN, func.max(cases.c.created_at) >= start))
-        query = (select(*key_cols, cases.c.id, cases.c.created_at)
+        query = (select(*key_cols, cases.c.id, _epoch(cases.c.created_at, conn.dialect.name))
                  .where(in_window, tuple_(*key_cols).in_(keys))
                  .order_by(*key_cols, cases.c.created_at, cases.c.id))
         grouped: dict[tuple, list] = defaultdict(list)
-        for *key, case_id, created in await conn.execute(query):
-            grouped[tuple(key)].append((clock.as_utc(created), case_id))
+        for *key, case_id, seconds in await conn.execute(query):
+            grouped[tuple(key)].append((seconds, case_id))
         for key, seen in grouped.items():
-            best = _densest(seen, start)
+            best = _densest(seen, start.timestamp())
             if best is None:
                 continue
             entry = {"kind": kind}
@@ -600,24 +615,37 @@ async def _repeats(conn, start, end, scope, names: _Names) -> list[dict]:
                 entry |= {"key": f"{names.unit.get(key[0], key[0])} / "
                                  f"{names.category.get(key[1], key[1])}",
                           "community_id": key[0], "category_id": key[1]}
-            entry |= {"count": len(best), "first": best[0][0].isoformat(),
-                      "last": best[-1][0].isoformat(), "case_ids": [i for _, i in best]}
+            entry |= {"count": len(best), "first": _iso(best[0][0]), "last": _iso(best[-1][0]),
+                      "case_ids": [i for _, i in best]}
             found.append(entry)
     found.sort(key=lambda r: (-r["count"], r["kind"], r["first"]))
     return found
 
 
-def _densest(seen: list[tuple[datetime, int]], start: datetime) -> list | None:
-    """The largest run of 3+ cases within 30 days ending at a case in P."""
+def _densest(seen: list[tuple[float, int]], start: float) -> list | None:
+    """The largest run of 3+ cases within 30 days ending at a case in P
+    (times in epoch seconds)."""
     best = None
     lo = 0
+    window = REPEAT_WINDOW.total_seconds()
     for hi, (at, _) in enumerate(seen):
-        while at - seen[lo][0] >= REPEAT_WINDOW:
+        while at - seen[lo][0] >= window:
             lo += 1
         run = seen[lo:hi + 1]
         if at >= start and len(run) >= REPEAT_MIN and (best is None or len(run) > len(best)):
             best = run
     return best
+
+
+def _epoch(column, dialect: str):
+    """Seconds since 1970 of a stored (naive UTC) timestamp: cheap to fetch."""
+    if dialect == "sqlite":
+        return (func.julianday(column) - 2440587.5) * 86400.0
+    return extract("epoch", column)
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(round(seconds, 3), timezone.utc).isoformat()
 
 
 # ---------------------------------------------------------------- chart series

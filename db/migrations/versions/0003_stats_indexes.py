@@ -24,10 +24,12 @@ def upgrade() -> None:
                                'due_at'])
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_updated', ['updated_at'])
+        batch_op.create_index('ix_cases_created_keys', ['created_at', 'category_id', 'community_id'])
 
 
 def downgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_created_keys')
         batch_op.drop_index('ix_cases_updated')
     with op.batch_alter_table('case_events', schema=None) as batch_op:
         batch_op.drop_index('ix_case_events_case_seq_stats')
