@@ -23,7 +23,7 @@ def test_quick_bench_reports_every_figure(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'bench.db'}"
     done = subprocess.run(
         [sys.executable, "-m", "gridconsole.console", "--lang", "en", "bench", "--quick",
-         "--cases", "5000", "--db", url, "-o", str(out)],
+         "--cases", "5000", "--runs", "1", "--db", url, "-o", str(out)],
         capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(out.read_text(encoding="utf-8"))

@@ -242,20 +242,23 @@ async def measure(db: Database, actor: Actor, url: str, how: Plan, workdir: Path
         ("import", lambda: bench.import_figures(db, how.import_rows, how.heavy_runs, workdir)),
         ("live", lambda: live_figures(db, actor, url, how.runs)),
     ]
+    took: dict[str, float] = {}
     for name, call in steps:
         step(name)
+        begun = time.monotonic()
         try:
             figures.update(await call())
         except Exception as exc:  # one broken part must not cost the others
             reason = t("bench.step_failed", step=name, error=f"{type(exc).__name__}: {exc}")
             figures.update({k: bench.missing(reason) for k in FIGURES if k not in figures and (
                 k.startswith(name) or (name == "startup" and k.endswith("rss_mb")))})
+        took[name] = round(took.get(name, 0) + time.monotonic() - begun, 1)
     for key in FIGURES:
         figures.setdefault(key, bench.missing(t("bench.not_measured")))
     return {"figures": figures, "targets": judge(figures),
             "load_average_before": list(load_before), "load_average_after": list(os.getloadavg()),
             "started_at": datetime.fromtimestamp(started, timezone.utc).isoformat(),
-            "duration_s": round(time.time() - started, 1)}
+            "duration_s": round(time.time() - started, 1), "step_seconds": took}
 
 
 def judge(figures: dict) -> list[dict]:
