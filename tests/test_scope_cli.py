@@ -82,3 +82,27 @@ def test_export_holds_only_the_operators_cases(shell, demo_url):
 @pytest.mark.xfail(strict=True, reason="export runs without a logged-in operator (issue 6)")
 def test_export_needs_an_operator(shell):
     assert shell("export", "open311")[0] == 2
+
+
+def _first_outside(url: str, code: str) -> int:
+    async def read() -> int:
+        db = Database(url)
+        try:
+            actor = await load_actor(db, code)
+            async with db.read() as conn:
+                return await conn.scalar(select(cases.c.id).where(
+                    ~case_scope(actor), cases.c.state == "dispatched").order_by(cases.c.id).limit(1))
+        finally:
+            await db.dispose()
+    return asyncio.run(read())
+
+
+@pytest.mark.parametrize("code", ["street01", "dept-zhzf"])
+def test_case_commands_refuse_another_areas_case(shell, demo_url, code):
+    other = _first_outside(demo_url, code)
+    status, out, err = shell("case", "show", str(other), "--operator", code)
+    assert status == 1 and out == "" and err.count("\n") == 1
+    status, _, err = shell("case", "sign", str(other), "--operator", code)
+    assert status == 1 and str(other) in err
+    listed = json.loads(shell("case", "list", "--json", "--limit", "500", "--operator", code)[1])
+    assert other not in {row["id"] for row in listed}

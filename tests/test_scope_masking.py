@@ -11,7 +11,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from gridconsole.console.cli import main
 from gridconsole.db.engine import Database
@@ -67,9 +67,10 @@ def _file_text(path: Path) -> str:
     return path.read_text(encoding="utf-8-sig", errors="replace")
 
 
-def test_no_report_or_export_shows_a_full_phone_number(demo_url, tmp_path, monkeypatch):
-    """Every report format and a default export, as the district officer
-    (who sees everything): phones only masked."""
+def test_no_report_export_or_case_output_shows_a_full_phone_number(demo_url, tmp_path,
+                                                                  monkeypatch, capsys):
+    """Every report format, a default export and the case command, as the
+    district officer (who sees everything): phones only masked."""
     monkeypatch.setenv("GRIDCONSOLE_DB", demo_url)
     monkeypatch.setenv("GRIDCONSOLE_PASSWORD", "gridconsole")
     written = []
@@ -83,17 +84,27 @@ def test_no_report_or_export_shows_a_full_phone_number(demo_url, tmp_path, monke
     assert main(["export", "open311", "-o", str(export), "--operator", "demo"]) == 0
     written.append(export)
 
-    phones = asyncio.run(_phones(demo_url))
+    phones, with_phone = asyncio.run(_phones(demo_url))
     leaks = {p.name: sorted(found) for p in written
              if (found := full_phones_in(_file_text(p), phones))}
     assert not leaks
+    capsys.readouterr()
+    for args in (["case", "list", "--json", "--limit", "500"], ["case", "list", "--view", "received"],
+                 ["case", "show", with_phone], ["case", "show", with_phone, "--json"]):
+        assert main([*args, "--operator", "demo"]) == 0
+    shown = capsys.readouterr().out
+    assert not full_phones_in(shown, phones) and "****" in shown
     masked = [p.name for p in written if re.search(r"1\d\d\*{4}\d{4}", _file_text(p))]
     assert "cases.json" in masked  # the phones are there, masked
 
 
-async def _phones(url: str) -> set[str]:
+async def _phones(url: str) -> tuple[set[str], str]:
+    """The reporters' phones, and a case that has one."""
     db = Database(url)
     try:
-        return await demo_phones(db)
+        async with db.read() as conn:
+            case_id = await conn.scalar(select(func.min(Case.id)).where(
+                Case.reporter_phone.is_not(None)))
+        return await demo_phones(db), str(case_id)
     finally:
         await db.dispose()
