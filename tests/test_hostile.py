@@ -219,6 +219,10 @@ async def _make_hostile(url, unit_names=False):
         await db.dispose()
 
 
+#: Modes that crash on PostgreSQL whatever the text (test_stats_mode_opens_on_postgresql).
+PG_BROKEN = {"stats"} if PG_URL else set()
+
+
 async def _visit(pilot, app, name, key):
     await pilot.press(key)
     await pilot.pause(0.3)
@@ -245,6 +249,8 @@ async def test_console_survives_hostile_cases_and_operator(demo_url):
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause(0.5)
         for name, (key, _) in MODES.items():
+            if name in PG_BROKEN:
+                continue  # see test_stats_mode_opens_on_postgresql
             await _visit(pilot, app, name, key)
             pressed.append(key)
         if "queue" in MODES:
@@ -286,4 +292,23 @@ async def test_grid_tree_survives_hostile_unit_names(demo_url):
         await pilot.pause(0.5)
         for name, (key, _) in MODES.items():
             await _visit(pilot, app, name, key)
+    assert app.return_value is None
+
+
+@pytest.mark.xfail(PG_URL is not None, strict=True, reason=(
+    "db/stats.py _iso(): PostgreSQL's extract(epoch) is a Decimal and "
+    "datetime.fromtimestamp(round(Decimal, 3)) raises TypeError, so the statistics "
+    "screen's worker fails and the app exits on the demo district"))
+async def test_stats_mode_opens_on_postgresql(demo_url, officer):
+    """Not hostile text: found while running the hostile district on PostgreSQL."""
+    from gridconsole.console.app import MODES, GridConsole
+
+    if "stats" not in MODES:
+        pytest.skip("no statistics screen yet")
+    app = GridConsole(demo_url, officer, watch=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.5)
+        await _visit(pilot, app, "stats", MODES["stats"][0])
+        await pilot.pause(1.0)
+        assert app.is_running
     assert app.return_value is None
