@@ -42,14 +42,21 @@ def console(url, actor) -> GridConsole:
     return app
 
 
-async def test_expand_and_collapse_from_the_keyboard(demo_url, officer):
+async def test_expand_sort_and_drill_down_from_the_keyboard(demo_url, officer):
     app = console(demo_url, officer)
+    asked: list[CaseFilter] = []
+
+    async def open_queue(case_filter: CaseFilter) -> None:
+        asked.append(case_filter)
+
     async with app.run_test(size=(100, 30)) as pilot:
+        app.open_queue = open_queue
         screen = await open_grid(app, pilot)
         tree = screen.tree
         assert tree.cursor_node.data.kind == "district"
-        streets = shown(screen, tree.cursor_node.data.ref)
-        assert [s.name for s in streets[:2]] == ["潮海街道", "通济街道"]
+        district = tree.cursor_node.data.ref
+        assert [s.name for s in shown(screen, district)[:2]] == ["潮海街道", "通济街道"]
+        # Expand and fold.
         await pilot.press("down", "right")
         await settle(app, pilot)
         street = tree.cursor_node
@@ -60,13 +67,14 @@ async def test_expand_and_collapse_from_the_keyboard(demo_url, officer):
         await pilot.press("left", "left")  # back to the street, then fold it
         assert tree.cursor_node is street and not street.is_expanded
         assert street.data.ref not in screen.expanded
-
-
-async def test_sort_cycles_open_overdue_new_today(demo_url, officer):
-    app = console(demo_url, officer)
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = await open_grid(app, pilot)
-        district = screen.roots[0].ref
+        # Enter: the queue, filtered to the node.
+        await pilot.press("enter")
+        assert asked == [CaseFilter(area_id=street.data.ref[1], title="潮海街道")]
+        # A branch head has no cases of its own: nothing opens.
+        tree.move_cursor(screen.tree_nodes[("zones", None)])
+        await pilot.press("enter")
+        assert len(asked) == 1
+        # s cycles the order of every level.
         for mode in ("open", "overdue", "new_today"):
             await pilot.press("s")
             assert screen.sort == mode
@@ -74,27 +82,9 @@ async def test_sort_cycles_open_overdue_new_today(demo_url, officer):
             assert values == sorted(values, reverse=True) and values[0] > 0
         await pilot.press("s")
         assert screen.sort == "order"
-        assert [n.order for n in shown(screen, district)] == \
-            sorted(n.order for n in shown(screen, district))
-
-
-async def test_enter_opens_the_queue_filtered_to_the_node(demo_url, officer):
-    app = console(demo_url, officer)
-    asked: list[CaseFilter] = []
-
-    async def open_queue(case_filter: CaseFilter) -> None:
-        asked.append(case_filter)
-
-    async with app.run_test(size=(100, 30)) as pilot:
-        app.open_queue = open_queue
-        screen = await open_grid(app, pilot)
-        await pilot.press("down", "enter")
-        street = screen.tree.cursor_node.data
-        assert asked == [CaseFilter(area_id=street.ref[1], title="潮海街道")]
-        # A branch head has no cases of its own: nothing opens.
-        screen.tree.move_cursor(screen.tree_nodes[("zones", None)])
-        await pilot.press("enter")
-        assert len(asked) == 1
+        orders = [n.order for n in shown(screen, district)]
+        assert orders == sorted(orders)
+        assert tree.cursor_node.data.ref == ("zones", None)  # the cursor stayed put
 
 
 async def test_show_area_jumps_to_a_grid_and_to_a_department_grid(demo_url, officer, demo_db):
