@@ -1,10 +1,9 @@
 """The Textual application: one database, one logged-in operator, and the
-screens as modes (1 queue, 2 grid status, 3 statistics, 4 audit)."""
+screens as modes (1 queue, 2 grid status, 3 statistics, 4 audit, 5 import)."""
 from __future__ import annotations
 
 from textual import work
 from textual.app import App
-from textual.binding import Binding
 from textual.reactive import reactive
 
 from ..db.casefilter import CaseFilter
@@ -21,7 +20,7 @@ from .screens.queue import QueueScreen
 from .screens.login import LoginScreen
 from .screens.stats import StatsScreen
 
-#: mode name -> (key, screen class); screens register here as they land.
+#: mode name -> (key, screen class); the footer lists them in key order.
 MODES = {
     "queue": ("1", QueueScreen),
     "audit": ("4", AuditScreen),
@@ -45,7 +44,7 @@ class GridConsole(App):
         self.actor = actor
         self.demo = demo
         self._watch = watch
-        for name, (key, screen) in MODES.items():
+        for name, (key, screen) in sorted(MODES.items(), key=lambda item: item[1][0]):
             self.add_mode(name, screen)
             self.bind(key, f"switch_mode('{name}')", description=t(f"mode.{name}"))
         self.bind("q", "quit", description=t("app.quit"))
@@ -55,7 +54,7 @@ class GridConsole(App):
         if self.actor is None:  # nothing behind the login screen until someone logs in
             self.push_screen(LoginScreen(), self._logged_in)
             return
-        await self.switch_mode(next(iter(MODES)))
+        await self.switch_mode("queue")
         await self.refresh_headline()
         if self._watch:
             self.watch_database()
