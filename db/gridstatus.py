@@ -202,18 +202,21 @@ def _node(ref: Ref, row, figures: Figures, leaf: bool) -> Node:
                 _filter(ref, row.name, row.kind, row.grid_kind))
 
 
-def _pseudo(what: str, parent: Node | None, unit: int | None, figures: Figures) -> Node:
-    """The not-placed (rest) or held-by-itself (self) part of ``unit``."""
+def _pseudo(what: str, parent, figures: Figures) -> Node:
+    """The not-placed (rest) or held-by-itself (self) part of the unit ``parent``."""
     name = t(f"grid.{what}")
-    title = f"{parent.name} · {name}" if parent else name
-    flt = CaseFilter(area_id=unit, title=title) if what == "rest" \
-        else CaseFilter(holder_unit_id=unit, title=title)
-    return Node((what, unit), name, what, figures, True, 1 << 62, None, flt)
+    title = f"{parent.name} · {name}"
+    # The queue has no "placed in no community" filter: a rest node opens its
+    # whole parent area.
+    flt = CaseFilter(area_id=parent.id, title=title) if what == "rest" \
+        else CaseFilter(holder_unit_id=parent.id, title=title)
+    return Node((what, parent.id), name, what, figures, True, 1 << 62, None, flt)
 
 
 # -- children of each kind of node ----------------------------------------------
 
-async def _area_children(conn, actor, unit, kind: UnitKind, now, unstaffed) -> list[Node]:
+async def _area_children(conn, actor, parent, now, unstaffed) -> list[Node]:
+    unit, kind = parent.id, UnitKind(parent.kind)
     below = _BELOW[kind]
     if kind == UnitKind.DISTRICT:
         where, structure = None, units.c.kind == below.value
@@ -232,7 +235,7 @@ async def _area_children(conn, actor, unit, kind: UnitKind, now, unstaffed) -> l
     # Anything left (no lower unit, or one outside the operator's tree) is not placed.
     rest = total(figures.values())
     if rest:
-        nodes.append(_pseudo("rest", None, unit, rest))
+        nodes.append(_pseudo("rest", parent, rest))
     return nodes
 
 
@@ -262,7 +265,7 @@ async def _held_children(conn, actor, head, now, unstaffed) -> list[Node]:
              for m in members]
     own = figures.get(head.id)
     if own:
-        nodes.insert(0, _pseudo("self", None, head.id, own))
+        nodes.insert(0, _pseudo("self", head, own))
     return nodes
 
 
@@ -283,7 +286,7 @@ async def _children(conn, actor, ref: Ref, now, unstaffed) -> list[Node]:
     if what == "area":
         if row.kind not in _BELOW:
             return []
-        return await _area_children(conn, actor, unit, UnitKind(row.kind), now, unstaffed)
+        return await _area_children(conn, actor, row, now, unstaffed)
     if row.kind not in (UnitKind.ZONE, UnitKind.DEPARTMENT):
         return []
     return await _held_children(conn, actor, row, now, unstaffed)

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from gridconsole.db import clock, gridstatus
 from gridconsole.db.gridstatus import DEPARTMENTS, ZONES, Figures, total
-from gridconsole.db.models import Case, Person, Unit
-from gridconsole.db.workflow import load_actor, supervise
+from gridconsole.db.models import Case, Category, Person, Unit
+from gridconsole.db.workflow import load_actor, receive, supervise
 
 OPEN = {"received", "dispatched", "in_progress", "resolved"}
 HELD = {"dispatched", "in_progress"}
@@ -182,3 +182,16 @@ async def test_supervising_shows_at_once(demo_db, officer):
     await supervise(demo_db, officer, case_id, note="督办")
     after = {n.ref: n.figures for n in (await gridstatus.open_tree(demo_db, officer))[1][("area", 1)]}
     assert after[("area", street)].supervised == before[("area", street)].supervised + 1
+
+
+async def test_cases_placed_nowhere_below_form_a_rest_node(demo_db, officer):
+    async with demo_db.read() as conn:
+        category = await conn.scalar(select(Category.__table__.c.id).where(
+            Category.__table__.c.parent_id.is_not(None)).limit(1))
+    await receive(demo_db, officer, channel="hotline", source_ref="GS-REST-1", category_id=category,
+                  urgency="normal", content="地址不详", address="不详")
+    roots, kids = await gridstatus.open_tree(demo_db, officer)
+    rest = kids[roots[0].ref][-1]
+    assert rest.kind == "rest" and rest.figures.open == 1 and rest.figures.new_today == 1
+    assert rest.case_filter.area_id == roots[0].ref[1] and "即墨区" in rest.case_filter.title
+    assert total(k.figures for k in kids[roots[0].ref]) == roots[0].figures
