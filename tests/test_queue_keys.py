@@ -320,8 +320,8 @@ async def test_paging_keeps_at_most_a_window(demo_url):
         await until(pilot, lambda: isinstance(app.screen, QueueScreen) and app.screen.order)
         screen = app.screen
         screen.post_message(FilterRequested(CaseFilter(include_closed=True)))
-        await until(pilot, lambda: screen.base.include_closed and len(screen.order) > 1
-                    and screen.order[0] > screen.order[1])  # newest first
+        await until(pilot, lambda: len(screen.order) == 100
+                    and screen.order == sorted(screen.order, reverse=True))  # newest first
         first = screen.order[0]
         for _ in range(20):
             await pilot.press("pagedown")
