@@ -17,6 +17,7 @@ console's text helpers and screens.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 import uuid
@@ -177,7 +178,8 @@ def test_text_helpers_never_pass_escapes_or_markup(value, width):
 
 
 def test_literal_renders_markup_as_text():
-    console = Console(record=True, width=200, color_system="truecolor", force_terminal=True)
+    console = Console(record=True, width=200, color_system="truecolor", force_terminal=True,
+                      file=io.StringIO())
     for value in HOSTILE:
         console.print(literal(value))
     out = console.export_text(styles=False)
