@@ -132,7 +132,9 @@ async def startup_figures(url: str, operator: str, runs: int, warm: bool) -> dic
             out["startup_bare"] = bench.summary([b["seconds"] for b in bare])
         return out
     first = bench.summary([c["seconds"] for c in console])
-    first.update(screen=console[-1]["screen"], rows=console[-1]["rows"],
+    first.update(cpu_median_ms=_median_ms(c["cpu"] for c in console),
+                 bare_cpu_median_ms=_median_ms(b["cpu"] for b in bare),
+                 screen=console[-1]["screen"], rows=console[-1]["rows"],
                  settled=all(c["settled"] for c in console),
                  phases_median_ms={p: round(sorted(c[p] for c in console)[len(console) // 2] * 1000)
                                    for p in ("opened", "imported", "mounted")})
@@ -140,6 +142,11 @@ async def startup_figures(url: str, operator: str, runs: int, warm: bool) -> dic
             "startup_first_screen": first,
             "bare_rss_mb": _mb([b["rss_mb"] for b in bare]),
             "console_rss_mb": _mb([c["rss_mb"] for c in console])}
+
+
+def _median_ms(seconds) -> float:
+    ordered = sorted(seconds)
+    return round(ordered[len(ordered) // 2] * 1000, 1)
 
 
 def _mb(values: list[float]) -> dict:
@@ -153,13 +160,14 @@ async def ui_dispatch_figures(db: Database, actor: Actor, url: str, runs: int) -
     if not made:
         return {"dispatch_enter_to_row": bench.missing("no case with a community to copy")}
     proc = await _child("dispatch", url, actor.code, ",".join(map(str, made)))
-    samples = []
+    samples, cpu = [], []
     try:
         for _ in made:
             line = await _line(proc, CHILD_TIMEOUT_S)
             if "error" in line:
                 return {"dispatch_enter_to_row": bench.missing(line["error"])}
             samples.append(line["seconds"])
+            cpu.append(line["cpu"])
     except (RuntimeError, asyncio.TimeoutError, json.JSONDecodeError) as exc:
         return {"dispatch_enter_to_row": bench.missing(t("bench.probe_failed",
                                                          error=str(exc) or type(exc).__name__))}
@@ -170,6 +178,7 @@ async def ui_dispatch_figures(db: Database, actor: Actor, url: str, runs: int) -
         await bench.remove_cases(db, made)
     out = bench.summary(samples)
     out["includes"] = "Enter -> dispatch committed -> queue re-read -> row repainted (headless)"
+    out["cpu_median_ms"] = _median_ms(cpu)
     return {"dispatch_enter_to_row": out}
 
 
