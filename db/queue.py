@@ -139,8 +139,10 @@ def _list_columns() -> list:
 
 
 def _joined(query):
+    # Outer joins only (every case has a category): SQLite then always drives
+    # from cases and their state index, never from a small lookup table.
     return (query.select_from(cases)
-            .join(categories, categories.c.id == cases.c.category_id)
+            .outerjoin(categories, categories.c.id == cases.c.category_id)
             .outerjoin(street_u, street_u.c.id == cases.c.street_id)
             .outerjoin(community_u, community_u.c.id == cases.c.community_id)
             .outerjoin(holder_u, holder_u.c.id == cases.c.holder_unit_id))

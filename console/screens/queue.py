@@ -344,6 +344,12 @@ class QueueScreen(Screen):
     def on_data_changed(self, _: DataChanged) -> None:
         self.reload()
 
+    def on_screen_resume(self) -> None:
+        # Changes announced while a form, the help or another mode was on top
+        # went to that screen: catch up on return.
+        if self.order:
+            self.reload()
+
     def on_filter_requested(self, message: FilterRequested) -> None:
         f = message.case_filter
         self.view = next((name for name, v in VIEWS.items() if v == f), None)
