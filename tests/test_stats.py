@@ -7,7 +7,6 @@ from datetime import date
 
 import pytest
 
-from gridconsole.db import clock
 from gridconsole.db.domain import Role, UnitKind
 from gridconsole.db.scope import Actor
 from gridconsole.db.stats import Period, competition_ranks, compute, daily, on_time_trend, score

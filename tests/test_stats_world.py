@@ -2,7 +2,7 @@
 for exact statistics tests (DESIGN.md §4)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import insert
 
@@ -96,7 +96,3 @@ def dispatch(when: str, holder: int, sign_due: str, resolve_due: str, action="di
     data = {"unit_id": holder, "sign_due": L(sign_due).isoformat(),
             "resolve_due": L(resolve_due).isoformat()}
     return (action, when, "dispatched", holder, sign_due, data)
-
-
-def hours(n: float) -> timedelta:
-    return timedelta(hours=n)
