@@ -367,3 +367,25 @@ async def test_another_terminal_shows_up_keeping_the_cursor(demo_url, demo_db):
         await until(pilot, lambda: rings == [1])
         await pilot.pause(0.6)
         assert rings == [1]
+
+
+async def test_command_palette_and_help_come_from_the_registry(demo_url, demo_db):
+    from gridconsole.console.screens.help import HelpScreen
+
+    case = await find(demo_db, cases.c.state == "in_progress")
+    app = await console(demo_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await show_only(app, pilot, case["id"])
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"resolve")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+    assert (await state_of(demo_db, case["id"]))[0]["version"] == case["version"]
