@@ -32,7 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Text, and_, case, cast, exists, extract, func, or_, select, tuple_
+from sqlalchemy import Float, Text, and_, case, cast, exists, extract, func, or_, select, tuple_
 from sqlalchemy.sql import ColumnElement
 
 from . import clock
@@ -641,7 +641,7 @@ def _epoch(column, dialect: str):
     """Seconds since 1970 of a stored (naive UTC) timestamp: cheap to fetch."""
     if dialect == "sqlite":
         return (func.julianday(column) - 2440587.5) * 86400.0
-    return extract("epoch", column)
+    return cast(extract("epoch", column), Float)  # numeric (Decimal) otherwise
 
 
 def _iso(seconds: float) -> str:
