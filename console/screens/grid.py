@@ -250,12 +250,16 @@ class GridScreen(Screen):
     def on_data_changed(self, _: DataChanged) -> None:
         self.reload()
 
+    def on_screen_resume(self) -> None:
+        # Changes while another mode was showing went to that screen only.
+        if self.ready.is_set():
+            self.reload()
+
     @work(group="grid-expand")
     async def load_children(self, ref: Ref) -> None:
         self.kids[ref] = await gridstatus.children(self.app.db, self.app.actor, ref)
-        node = self.tree_nodes.get(ref)
-        if node is not None and ref in self.expanded:
-            self.fill(node)
+        if ref in self.expanded:
+            self.rebuild()  # not just this node: the cursor may already be on a child
 
     # -- the tree -----------------------------------------------------------------
 
@@ -268,12 +272,10 @@ class GridScreen(Screen):
         node = parent.add(data.name, data, expand=open_, allow_expand=not data.leaf)
         self.tree_nodes[data.ref] = node
         if open_:
-            self.fill(node, clear=False)
+            self.fill(node)
 
-    def fill(self, node: TreeNode[Node], clear: bool = True) -> None:
-        """Put the children of ``node`` under it, in the chosen order."""
-        if clear:
-            node.remove_children()
+    def fill(self, node: TreeNode[Node]) -> None:
+        """Put the children of ``node`` (which has none yet) under it, in order."""
         for child in sorted(self.kids.get(node.data.ref, []), key=sort_key(self.sort)):
             self.add_node(node, child)
 
