@@ -7,6 +7,8 @@
     first screen with its data), headless as ``run_test`` drives it;
 ``… dispatch URL OPERATOR ID,ID,…``
     the console dispatching each case from the queue; one line per dispatch;
+``… grid URL OPERATOR N``
+    the grid screen opened and one street expanded, N times; one line each;
 ``… live URL OPERATOR N``
     the console watching the database; one line per headline refresh, N times.
 
@@ -175,6 +177,51 @@ async def dispatch(url: str, operator: str, ids: str) -> None:
             say(seconds=seconds, case=case_id, cpu=cpu)
 
 
+async def grid(url: str, operator: str, runs: str) -> None:
+    """The grid screen (key 2): its opening until the tree shows its figures
+    (the first time with the screen's mount, then coming back from the queue),
+    and the expansion of one street (right arrow) until its children show.
+    Each ends when Textual is idle again, so it includes its idle detection."""
+    actor = await _open(url, operator)
+    from ..app import GridConsole
+    from ..screens.grid import GridScreen
+
+    app = GridConsole(url, actor, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settled(app, pilot)
+        for _ in range(int(runs)):
+            started, cpu = time.perf_counter(), time.process_time()
+            await pilot.press("2")
+            await _settled(app, pilot)
+            screen = app.screen
+            if not isinstance(screen, GridScreen) or not screen.ready.is_set():
+                say(error=f"key 2 shows {type(screen).__name__}, not a loaded grid screen")
+                return
+            opened, opened_cpu = time.perf_counter() - started, time.process_time() - cpu
+            street = next((node for ref, node in screen.tree_nodes.items()
+                           if node.parent is not None and node.parent.data is not None
+                           and node.parent.data.ref == screen.roots[0].ref), None)
+            if street is None:
+                say(error="no street under the district in the grid tree")
+                return
+            if street.is_expanded:
+                street.collapse()
+                await _settled(app, pilot)
+            screen.tree.move_cursor(street)
+            await _settled(app, pilot)
+            started, cpu = time.perf_counter(), time.process_time()
+            await pilot.press("right")
+            await _settled(app, pilot)
+            expanded, expanded_cpu = time.perf_counter() - started, time.process_time() - cpu
+            street = screen.tree_nodes[street.data.ref]
+            if not street.children:
+                say(error="the street shows no children after the right arrow")
+                return
+            say(opened=opened, opened_cpu=opened_cpu, expanded=expanded, expanded_cpu=expanded_cpu)
+            await pilot.press("1")
+            await _settled(app, pilot)
+
+
 async def _shown(queue, case_id: int) -> float:
     """When the queue's table holds the case as dispatched (its cells are set in
     the same step; the screen paints them on its next refresh)."""
@@ -189,6 +236,8 @@ def main(argv: list[str]) -> None:
         asyncio.run(bare())
     elif mode == "console":
         asyncio.run(console(*rest))
+    elif mode == "grid":
+        asyncio.run(grid(*rest))
     elif mode == "dispatch":
         asyncio.run(dispatch(*rest))
     elif mode == "live":

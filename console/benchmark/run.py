@@ -47,7 +47,8 @@ TARGETS = [
         "queue_first_page", "queue_first_page_with_counts", "queue_next_page",
         "queue_filter_street_state", "queue_search_text", "queue_search_absent",
         "queue_search_initials", "dispatch_enter_to_row", "dispatch_workflow",
-        "dispatch_and_reread", "grid_open", "grid_expand_street")),
+        "dispatch_and_reread", "grid_open", "grid_expand_street", "grid_screen_open",
+        "grid_screen_expand_street")),
     Target("stats_week", "stats_week_floor"),
     Target("stats_month", "stats_month_floor", max_ratio=2.0, max_median=500.0),
     Target("import_rows_per_s", "import_floor_rows_per_s", min_median=20_000),
@@ -60,7 +61,8 @@ FIGURES = ["startup_bare", "startup_first_screen", "bare_rss_mb", "console_rss_m
            "queue_filter_street_state", "queue_search_text", "queue_search_absent",
            "queue_search_initials", "dispatch_enter_to_row", "dispatch_workflow",
            "dispatch_and_reread",
-           "grid_open", "grid_expand_street", "stats_week", "stats_week_floor",
+           "grid_open", "grid_expand_street", "grid_screen_open", "grid_screen_expand_street",
+           "stats_week", "stats_week_floor",
            "stats_month", "stats_month_floor", "import_rows_per_s",
            "import_floor_rows_per_s", "live_latency"]
 
@@ -154,6 +156,32 @@ def _mb(values: list[float]) -> dict:
             "max": max(values), "samples": values}
 
 
+async def ui_grid_figures(url: str, operator: str, runs: int) -> dict:
+    """The grid screen opened with key 2 and one street expanded, in the console."""
+    names = ("grid_screen_open", "grid_screen_expand_street")
+    proc = await _child("grid", url, operator, str(runs))
+    lines = []
+    try:
+        for _ in range(runs):
+            line = await _line(proc, CHILD_TIMEOUT_S)
+            if "error" in line:
+                return {name: bench.missing(line["error"]) for name in names}
+            lines.append(line)
+    except (RuntimeError, asyncio.TimeoutError, json.JSONDecodeError) as exc:
+        reason = t("bench.probe_failed", error=str(exc) or type(exc).__name__)
+        return {name: bench.missing(reason) for name in names}
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    out = {}
+    for name, key in zip(names, ("opened", "expanded")):
+        out[name] = bench.summary([line[key] for line in lines])
+        out[name]["cpu_median_ms"] = _median_ms(line[f"{key}_cpu"] for line in lines)
+    out["grid_screen_open"]["includes"] = "first: screen mount + tree; then back from the queue"
+    return out
+
+
 async def ui_dispatch_figures(db: Database, actor: Actor, url: str, runs: int) -> dict:
     """Enter in the holder picker until the queue shows the committed row again."""
     made = await bench.receive_cases(db, actor, runs, "ui-dispatch")
@@ -245,6 +273,7 @@ async def measure(db: Database, actor: Actor, url: str, how: Plan, workdir: Path
         ("startup", lambda: startup_figures(url, actor.code, how.runs, how.warm_start)),
         ("queue", lambda: bench.queue_figures(db, actor, how.runs)),
         ("grid", lambda: bench.grid_figures(db, actor, how.runs)),
+        ("grid", lambda: ui_grid_figures(url, actor.code, how.runs)),
         ("dispatch", lambda: bench.dispatch_figures(db, actor, how.runs)),
         ("dispatch", lambda: ui_dispatch_figures(db, actor, url, how.runs)),
         ("stats", lambda: bench.stats_figures(db, actor, how.heavy_runs)),
