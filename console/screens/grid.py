@@ -31,7 +31,7 @@ from ...db.domain import UnitKind
 from ...db.gridstatus import Figures, Node, Ref
 from ...db.i18n import catalog, t
 from ..messages import DataChanged
-from ..text import clean, one_line
+from ..text import clean, literal, one_line
 from ..widgets.header import CenterHeader
 
 SORTS = ("order", "open", "overdue", "new_today")
@@ -269,7 +269,8 @@ class GridScreen(Screen):
 
     def add_node(self, parent: TreeNode[Node], data: Node) -> None:
         open_ = data.ref in self.expanded and data.ref in self.kids
-        node = parent.add(data.name, data, expand=open_, allow_expand=not data.leaf)
+        # render_label draws the row; the label itself is kept literal (never markup).
+        node = parent.add(literal(data.name), data, expand=open_, allow_expand=not data.leaf)
         self.tree_nodes[data.ref] = node
         if open_:
             self.fill(node)
