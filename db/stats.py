@@ -442,20 +442,21 @@ def _returns(start, end, scope):
                        scope).group_by(*keys)
 
 
-def _last_event_before(end):
-    """The events table aliased to each case's last event before ``end``."""
-    last = events.alias("last")
-    seq = (select(func.max(events.c.seq)).where(events.c.case_id == cases.c.id, events.c.at < end)
-           .scalar_subquery())
-    return last, and_(last.c.case_id == cases.c.id, last.c.seq == seq)
+def _at_end(column: str, end):
+    """A case's ``state`` or ``holder_unit_id`` as it was at ``end``: the row's
+    own value if nothing happened to it since, else its last event's."""
+    event_column = events.c.to_state if column == "state" else events.c.holder_unit_id
+    then = (select(event_column).where(events.c.case_id == cases.c.id, events.c.at < end)
+            .order_by(events.c.seq.desc()).limit(1).scalar_subquery())
+    return case((cases.c.updated_at < end, cases.c[column]), else_=then)
 
 
 def _created(start, end, scope):
     """Cases created in P, with their state and holder at the end of P."""
-    last, on = _last_event_before(end)
-    valid = last.c.to_state.notin_([State.INVALID.value, State.MERGED.value])
-    done = last.c.to_state.in_([State.RESOLVED.value, State.CLOSED.value])
-    query, keys = _keyed(cases.join(last, on), last.c.holder_unit_id,
+    state = _at_end("state", end)
+    valid = state.notin_([State.INVALID.value, State.MERGED.value])
+    done = state.in_([State.RESOLVED.value, State.CLOSED.value])
+    query, keys = _keyed(cases, _at_end("holder_unit_id", end),
                          func.count().label("received"),
                          func.count().filter(valid).label("created_valid"),
                          func.count().filter(done).label("created_resolved"))
@@ -533,7 +534,6 @@ def _resolutions(start, end, scope, dialect):
 def _held_at(end, scope):
     """Cases held (dispatched or in progress) at ``end``: keys (holder then),
     and the last event that set their resolve deadline."""
-    last, on = _last_event_before(end)
     d = events.alias("deadline")
     setters = (Action.DISPATCH.value, Action.EXTEND.value, Action.REDO.value)
     d_seq = (select(func.max(events.c.seq))
@@ -545,10 +545,11 @@ def _held_at(end, scope):
     candidates = cases.c.id.in_(
         select(cases.c.id).where(cases.c.state.in_(held))
         .union_all(select(cases.c.id).where(cases.c.updated_at >= end)))
-    source = cases.join(last, on).join(d, and_(d.c.case_id == cases.c.id, d.c.seq == d_seq))
-    query, _ = _keyed(source, last.c.holder_unit_id, d.c.action, d.c.due_at,
+    source = cases.join(d, and_(d.c.case_id == cases.c.id, d.c.seq == d_seq))
+    query, _ = _keyed(source, _at_end("holder_unit_id", end), d.c.action, d.c.due_at,
                       d.c.data["resolve_due"].as_string())
-    return query.where(candidates, cases.c.created_at < end, last.c.to_state.in_(held), scope)
+    return query.where(candidates, cases.c.created_at < end,
+                       _at_end("state", end).in_(held), scope)
 
 
 def _deadline(action: str, due_at: datetime | None, dispatched_due: str | None) -> datetime:

@@ -53,9 +53,10 @@ async def build_world(db) -> None:
 async def add_case(db, case_id: int, created: str, street: int, community: int, category: int,
                    channel: str = "hotline", phone: str | None = None,
                    events: list[tuple] = ()) -> None:
-    """``events``: (action, local time, to_state, holder, due (local) or None, data)."""
+    """``events``: (action, local time, to_state, holder, due (local) or None, data);
+    the case row ends as its events leave it (state, holder, times)."""
     at = L(created)
-    state, first, rows = "received", None, []
+    state, first, holder, rows = "received", None, None, []
     rows.append(dict(case_id=case_id, seq=1, action="receive", at=at, from_state=None,
                      to_state="received", holder_unit_id=None, due_at=None, data=None))
     for seq, (action, when, to, holder, due, data) in enumerate(events, start=2):
@@ -70,8 +71,8 @@ async def add_case(db, case_id: int, created: str, street: int, community: int, 
         await conn.execute(insert(Case.__table__).values(
             id=case_id, channel=channel, source_ref=f"t{case_id}", category_id=category,
             urgency="normal", content="测试", street_id=street, community_id=community,
-            reporter_phone=phone, state=state, created_at=L(created), reported_at=L(created),
-            first_dispatched_at=first, updated_at=at))
+            reporter_phone=phone, state=state, holder_unit_id=holder, created_at=L(created),
+            reported_at=L(created), first_dispatched_at=first, updated_at=at))
         await conn.execute(insert(CaseEvent.__table__), rows)
 
 
@@ -89,7 +90,7 @@ async def add_events(db, case_id: int, state: str, events: list[tuple]) -> None:
                 to_state=to, holder_unit_id=holder, due_at=L(due) if due else None, data=data))
             state = to
         await conn.execute(update(Case.__table__).where(Case.__table__.c.id == case_id)
-                           .values(state=state, updated_at=L(when)))
+                           .values(state=state, holder_unit_id=holder, updated_at=L(when)))
 
 
 def dispatch(when: str, holder: int, sign_due: str, resolve_due: str, action="dispatch"):
