@@ -25,7 +25,7 @@ from ...db.domain import TRANSITIONS, Action, Channel, State, Urgency
 from ...db.i18n import catalog, t
 from ...db.lifecycle import Refused
 from ...db.queue import (
-    PAGE, SORTS, VIEWS, Detail, Sort, arrivals, detail, filter_choices, page, view_counts,
+    PAGE, VIEWS, Detail, Sort, arrivals, detail, filter_choices, page, view_counts,
 )
 from ...db.workflow import perform
 from ..actions import BY_NAME, Command, QueueCommands, bindings
