@@ -9,9 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from collections.abc import Callable
-
-from rich.cells import cell_len
 
 from . import clock
 from .domain import Channel
@@ -163,6 +162,11 @@ def as_xlsx(report: Report) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def cell_len(text: str) -> int:
+    """Terminal cells: Chinese (wide) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _grid(heads: list[str], rows: list[list[str]], md: bool) -> list[str]:

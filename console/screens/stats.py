@@ -287,10 +287,9 @@ class StatsScreen(Screen):
             table.add_row(t(f"report.rep.{r['kind']}"), literal(r["key"]),
                           cell(("count",), r["count"]), f"{first:%m-%d %H:%M}",
                           f"{last:%m-%d %H:%M}", key=str(i))
-            p = self.period
             self.filters[f"repeat-table:{i}"] = CaseFilter(
                 include_closed=True, case_ids=tuple(r["case_ids"]),
-                title=t("stats.drill", what=r["key"], period=p.label))
+                title=t("stats.drill_repeat", what=r["key"]))
 
     def fill_charts(self) -> None:
         loaded = self.loaded
@@ -354,5 +353,6 @@ catalog({
     "stats.col.ratio": ("倍数", "Ratio"),
     "stats.col.first": ("首次", "First"),
     "stats.col.last": ("末次", "Last"),
-    "stats.drill": ("{what} · {period}", "{what} · {period}"),
+    "stats.drill": ("{what} · {period} 受理", "{what} · received in {period}"),
+    "stats.drill_repeat": ("{what} · 重复投诉", "{what} · repeat complaints"),
 })
