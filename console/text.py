@@ -1,16 +1,14 @@
 """Outside text, shown literally: never markup, never escape sequences."""
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from ..db.text import strip_controls
 
 
 def clean(value: object) -> str:
     """Drop control characters (ESC, OSC, NUL…) that a terminal would act on."""
-    return _CONTROL.sub("", "" if value is None else str(value))
+    return strip_controls("" if value is None else str(value))
 
 
 def literal(value: object, style: str = "") -> Text:

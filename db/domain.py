@@ -145,9 +145,10 @@ _A = Action
 #: What each role may do.  The district center may also record a holder's
 #: action on its behalf (代办): the event names the officer who did it.
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
-    Role.DISTRICT_OFFICER: frozenset(Action) - {_A.RECEIVE},
-    Role.STREET_OFFICER: frozenset({_A.SIGN, _A.RETURN, _A.SUBDISPATCH, _A.ESCALATE,
-                                    _A.RESOLVE, _A.NOTE}),
+    Role.DISTRICT_OFFICER: frozenset(Action),
+    # A street center registers what reaches it directly (镇呼区应).
+    Role.STREET_OFFICER: frozenset({_A.RECEIVE, _A.SIGN, _A.RETURN, _A.SUBDISPATCH,
+                                    _A.ESCALATE, _A.RESOLVE, _A.NOTE}),
     Role.DEPT_LIAISON: frozenset({_A.SIGN, _A.RETURN, _A.SUBDISPATCH, _A.RESOLVE, _A.NOTE,
                                   _A.ESCALATE}),
     Role.SUPERVISOR: frozenset({_A.SUPERVISE, _A.NOTE}),

@@ -24,6 +24,7 @@ from .i18n import catalog, t
 from .lifecycle import Limit, Refused, limits_for, step
 from .models import AuditEntry, Case, CaseAssist, CaseEvent, Category, Operator, Person, Unit
 from .scope import Actor, case_scope
+from .text import strip_controls
 from .textkey import pinyin_key
 
 cases, events, units = Case.__table__, CaseEvent.__table__, Unit.__table__
@@ -97,7 +98,7 @@ async def _perform(conn: AsyncConnection, actor: Actor, case_id: int, action: Ac
         raise await _stale(conn, case_id)
     await _check_target(conn, actor, row, action, params)
     limits = await category_limits(conn, row["category_id"], row["urgency"])
-    _storable(params.values())
+    params = _cleaned(params)
     changes, event = step(dict(row), action, now, params, limits)
     new_version = row["version"] + 1
     done = await conn.execute(
@@ -115,15 +116,21 @@ async def _perform(conn: AsyncConnection, actor: Actor, case_id: int, action: Ac
     return Change(case_id, new_version, State(changes.get("state", row["state"])), action)
 
 
-#: NUL (PostgreSQL cannot store it) and lone surrogates (not encodable in UTF-8).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+#: Lone surrogates: not encodable in UTF-8, so no engine can store them.
+_UNSTORABLE = re.compile("[\ud800-\udfff]")
 
 
-def _storable(values) -> None:
-    """Refuse text no engine can store, instead of failing inside the driver."""
-    for value in values:
-        if isinstance(value, str) and _UNSTORABLE.search(value):
-            raise Refused("refused.unstorable")
+def _cleaned(values: dict) -> dict:
+    """Outside text minus control characters; text no engine can store is
+    refused here rather than failing inside the driver."""
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                raise Refused("refused.unstorable")
+            value = strip_controls(value)
+        out[key] = value
+    return out
 
 
 async def _stale(conn: AsyncConnection, case_id: int) -> Refused:
@@ -291,8 +298,9 @@ async def receive(db: Database, actor: Actor, **fields: Any) -> int:
     now = clock.now()
     fields.setdefault("created_at", now)
     fields.setdefault("reported_at", now)
-    _storable(fields.values())
-    row = new_case_row(**fields)
+    if not actor.may(Action.RECEIVE):
+        raise Refused("refused.role", role=actor.role.label, action=Action.RECEIVE.label)
+    row = new_case_row(**_cleaned(fields))
     async with db.write() as conn:
         known = await conn.scalar(select(cases.c.id).where(
             cases.c.channel == row["channel"], cases.c.source_ref == row["source_ref"]))
