@@ -2,6 +2,7 @@
 duplicates inside and across files, Open311 streaming, exit codes."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -210,3 +211,22 @@ def test_cli_exit_codes_and_json(demo_url, tmp_path, capsys):
         assert main(["--db", demo_url, *argv]) == 2
         err = capsys.readouterr().err
         assert err.startswith("gridconsole: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+async def test_two_terminals_importing_the_same_file_at_once(demo_db, demo_url, tmp_path):
+    from gridconsole.db.engine import Database
+
+    path = write_hotline(tmp_path / "both.csv", [hotline_row(f"W{i}") for i in range(3000)])
+    other = Database(demo_url)
+    try:
+        results = await asyncio.gather(import_file(demo_db, path, batch=250),
+                                       import_file(other, path, batch=250))
+    finally:
+        await other.dispose()
+    assert sum(r.imported for r in results) == 3000
+    assert sum(r.duplicates for r in results) == 3000
+    async with demo_db.read() as conn:
+        assert await conn.scalar(select(func.count(func.distinct(cases.c.source_ref))).where(
+            cases.c.source_ref.like("W%"))) == 3000
+        assert await conn.scalar(select(func.count()).select_from(cases).where(
+            cases.c.source_ref.like("W%"))) == 3000

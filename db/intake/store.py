@@ -22,7 +22,7 @@ from ..workflow import receive_event
 
 cases, events, audit = Case.__table__, CaseEvent.__table__, AuditEntry.__table__
 RETRIES = 3
-LOOKUP = 500  # keys per existence query: well under every driver's bind limit
+LOOKUP = 900  # keys per SQLite lookup: under the oldest SQLite's 999 bound values
 IMPORTER = "import"
 
 
@@ -49,7 +49,7 @@ async def store_batch(db: Database, rows: list[dict], actor: Actor | None,
 async def _store(db: Database, rows: list[dict], actor: Actor | None,
                  source: str) -> tuple[int, int]:
     async with db.write() as conn:
-        existing = await _existing(conn, rows)
+        existing = await _existing(conn, rows, db.is_sqlite)
         fresh = [row for row in rows if (row["channel"], row["source_ref"]) not in existing]
         if fresh:
             await _give_ids(conn, fresh, db.is_sqlite)
@@ -68,17 +68,27 @@ async def _store(db: Database, rows: list[dict], actor: Actor | None,
     return len(fresh), len(rows) - len(fresh)
 
 
-async def _existing(conn, rows: list[dict]) -> set[tuple[str, str]]:
-    keys = [(row["channel"], row["source_ref"]) for row in rows]
+async def _existing(conn, rows: list[dict], sqlite: bool) -> set[tuple[str, str]]:
+    """The keys of ``rows`` already stored.  Straight to the driver: building a
+    500-value IN list through SQLAlchemy costs more than the lookup itself."""
+    by_channel: dict[str, list[str]] = {}
+    for row in rows:
+        by_channel.setdefault(row["channel"], []).append(row["source_ref"])
     found: set[tuple[str, str]] = set()
-    for start in range(0, len(keys), LOOKUP):
-        part = keys[start:start + LOOKUP]
-        channels = {channel for channel, _ in part}
-        refs = [ref for _, ref in part]
-        query = select(cases.c.channel, cases.c.source_ref).where(
-            cases.c.channel.in_(channels) if len(channels) > 1 else cases.c.channel == part[0][0],
-            cases.c.source_ref.in_(refs))
-        found.update(tuple(row) for row in await conn.execute(query))
+    for channel, refs in by_channel.items():
+        if sqlite:
+            for start in range(0, len(refs), LOOKUP):
+                part = refs[start:start + LOOKUP]
+                # Only placeholders are generated; every value is bound.
+                query = ("SELECT source_ref FROM cases WHERE channel = ? AND source_ref IN ("
+                         + ",".join("?" * len(part)) + ")")
+                result = await conn.exec_driver_sql(query, (channel, *part))
+                found.update((channel, ref) for ref, in result)
+        else:
+            result = await conn.execute(text(
+                "SELECT source_ref FROM cases WHERE channel = :channel AND source_ref = ANY(:refs)"),
+                {"channel": channel, "refs": refs})
+            found.update((channel, ref) for ref, in result)
     return found
 
 
