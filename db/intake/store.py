@@ -35,15 +35,14 @@ async def store_batch(db: Database, rows: list[dict], actor: Actor | None,
     """Insert ``rows`` that are not stored yet; returns (imported, duplicates)."""
     if not rows:
         return 0, 0
-    for attempt in range(RETRIES):
+    for _ in range(RETRIES - 1):
         try:
             return await _store(db, rows, actor, source)
         except (IntegrityError, _Conflict):
             # PostgreSQL: another terminal stored one of these keys since we
-            # looked.  The batch was rolled back; looking again skips it.
-            if attempt == RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+            # looked.  The batch was rolled back; looking again skips them.
+            continue
+    return await _store(db, rows, actor, source)
 
 
 async def _store(db: Database, rows: list[dict], actor: Actor | None,
@@ -70,7 +69,7 @@ async def _store(db: Database, rows: list[dict], actor: Actor | None,
 
 async def _existing(conn, rows: list[dict], sqlite: bool) -> set[tuple[str, str]]:
     """The keys of ``rows`` already stored.  Straight to the driver: building a
-    500-value IN list through SQLAlchemy costs more than the lookup itself."""
+    long IN list through SQLAlchemy costs more than the lookup itself."""
     by_channel: dict[str, list[str]] = {}
     for row in rows:
         by_channel.setdefault(row["channel"], []).append(row["source_ref"])

@@ -30,7 +30,6 @@ LIMITS = {
 URGENCY_WORDS = {"一般": "normal", "紧急": "urgent", "特急": "critical",
                  "normal": "normal", "urgent": "urgent", "critical": "critical"}
 _LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
-_STREET_SUFFIXES = ("街道", "镇")
 #: A record dated this far ahead of the clock is a wrong date, not a future call.
 FUTURE_SLACK = timedelta(days=1)
 
