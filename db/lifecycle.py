@@ -28,6 +28,13 @@ class Refused(Exception):
         self.key, self.values = key, values
         super().__init__(t(key, **values))
 
+    def __reduce__(self):  # crosses process boundaries (the demo generator's workers)
+        return _refused, (self.key, self.values)
+
+
+def _refused(key: str, values: dict) -> Refused:
+    return Refused(key, **values)
+
 
 @dataclass(frozen=True)
 class Limit:

@@ -467,7 +467,8 @@ class _Sim:
         if not self.act(Action.DISPATCH, self.hours(triage), unit_id=self.recommended()):
             return
         if rng.random() < 0.04:
-            if not self.act(Action.RETURN, self.hours(3), self.holder_operator(),
+            # Within a day: always inside the two-working-day return window.
+            if not self.act(Action.RETURN, min(self.hours(3), 23), self.holder_operator(),
                             reason="不属于本单位职责，请重新派单"):
                 return
             other = self.street["id"] if self.cat["route"] != "area" else self.world.departments["zhzf"]
