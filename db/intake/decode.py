@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 from typing import BinaryIO
 
+from ..text import CONTROL, strip_controls
+
 SAMPLE_BYTES = 256 * 1024
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
-#: Control characters a terminal would act on; tab and newline are text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def sniff_encoding(sample: bytes) -> str:
@@ -44,7 +44,7 @@ def open_text(path: Path) -> tuple[io.TextIOWrapper, BinaryIO]:
     return io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline=""), raw
 
 
-_SUSPECT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\udc80-\udcff]")
+_SUSPECT = re.compile(CONTROL.pattern + "|" + _UNDECODABLE.pattern)
 
 
 def clean_fields(fields: dict[str, str]) -> dict[str, str] | None:
@@ -55,4 +55,4 @@ def clean_fields(fields: dict[str, str]) -> dict[str, str] | None:
         return fields
     if any(_UNDECODABLE.search(value) for value in fields.values()):
         return None
-    return {name: _CONTROL.sub("", value) for name, value in fields.items()}
+    return {name: strip_controls(value) for name, value in fields.items()}
