@@ -56,7 +56,7 @@ catalog({
     "feed.duration": ("--duration 无效：{value}（例如 90s、5m、1h）",
                       "--duration is not a duration: {value} (e.g. 90s, 5m, 1h)"),
     "feed.rate": ("--rate 必须大于 0", "--rate must be greater than 0"),
-    "feed.step": ("{at} {action} {case}（{who}）", "{at} {action} {case} ({who})"),
+    "feed.step": ("{at} {action} {case}（操作员 {who}）", "{at} {action} {case} (operator {who})"),
     "feed.refused": ("{at} {action} {case} 未成功：{reason}", "{at} {action} {case} not done: {reason}"),
     "feed.done": ("模拟数据流结束：{steps} 步，{refused} 步被拒", "Feed ended: {steps} steps, {refused} refused"),
 })
