@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import importlib
 import os
 import sys
@@ -15,6 +16,8 @@ import sys
 from ..db.engine import CannotOpen, Database, default_url
 from ..db.i18n import catalog, language_from_locale, set_language, t
 from ..db.lifecycle import Refused
+from ..db.operators import authenticate
+from ..db.scope import Actor
 from ..db.schema import upgrade
 
 #: Subcommand modules in console/commands, in the order --help lists them.
@@ -108,6 +111,27 @@ def password_from_env() -> str | None:
     return os.environ.get("GRIDCONSOLE_PASSWORD")
 
 
+async def login(db: Database, code: str) -> Actor:
+    """Log ``code`` in with the password from GRIDCONSOLE_PASSWORD or a prompt
+    (lockout and audit as on the login screen)."""
+    password = password_from_env()
+    if password is None:
+        password = getpass.getpass(t("launch.password", code=code))
+    return await authenticate(db, code, password)
+
+
+async def logged_in(db: Database, args: argparse.Namespace) -> Actor:
+    """The operator every command reads and writes as: ``--operator``, else
+    GRIDCONSOLE_OPERATOR, logged in; its role and scope bound what it sees."""
+    code = args.operator or os.environ.get("GRIDCONSOLE_OPERATOR")
+    if not code:
+        raise UsageError(t("cli.who"))
+    return await login(db, code)
+
+
 catalog({
     "cli.interrupted": ("已中断", "Interrupted"),
+    "cli.who": ("请用 --operator 代码（或环境变量 GRIDCONSOLE_OPERATOR）登录，密码取自 GRIDCONSOLE_PASSWORD 或提示输入",
+                "Log in with --operator CODE (or GRIDCONSOLE_OPERATOR); the password comes from GRIDCONSOLE_PASSWORD or a prompt"),
+    "launch.password": ("操作员 {code} 的密码：", "Password for operator {code}: "),
 })

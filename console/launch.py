@@ -4,16 +4,15 @@ then run the app."""
 from __future__ import annotations
 
 import asyncio
-import getpass
 
 from sqlalchemy import func, select
 
 from ..db.i18n import catalog, t
 from ..db.models import Case
-from ..db.operators import authenticate, record_login
+from ..db.operators import record_login
 from ..db.scope import Actor
 from ..db.workflow import load_actor
-from .cli import database_url, open_database, password_from_env
+from .cli import database_url, login, open_database
 from .progress import progress_bar
 
 DEMO_OPERATOR = "demo"
@@ -41,15 +40,6 @@ async def prepare(args) -> Actor | None:
         await db.dispose()
 
 
-async def login(db, code: str) -> Actor:
-    """Log ``code`` in with the password from GRIDCONSOLE_PASSWORD or a prompt
-    (lockout and audit as on the login screen)."""
-    password = password_from_env()
-    if password is None:
-        password = getpass.getpass(t("launch.password", code=code))
-    return await authenticate(db, code, password)
-
-
 def launch(args) -> int:
     actor = asyncio.run(prepare(args))
     from .app import GridConsole
@@ -61,5 +51,4 @@ def launch(args) -> int:
 catalog({
     "launch.seeding": ("首次使用：正在生成演示指挥中心（约一分钟）→ {url}",
                        "First use: building the demo command center (about a minute) → {url}"),
-    "launch.password": ("操作员 {code} 的密码：", "Password for operator {code}: "),
 })

@@ -60,14 +60,13 @@ def test_a_wrong_password_stops_every_command(shell, monkeypatch):
     assert shell("audit", "--operator", "demo")[0] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="case CLI loads --operator without a password (issue 3)")
 def test_case_commands_need_the_password(shell, monkeypatch):
     monkeypatch.setenv("GRIDCONSOLE_PASSWORD", "wrong")
     assert shell("case", "list", "--operator", "street01")[0] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="case CLI acts as the demo officer without --operator (issue 3)")
-def test_case_commands_need_an_operator(shell):
+def test_case_commands_need_an_operator(shell, monkeypatch):
+    monkeypatch.delenv("GRIDCONSOLE_OPERATOR", raising=False)
     assert shell("case", "list")[0] == 2
 
 

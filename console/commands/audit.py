@@ -13,7 +13,7 @@ from datetime import datetime
 from ...db import clock
 from ...db.i18n import catalog, t
 from ...db.operators import audit_entries, result_label, what_label
-from ..cli import UsageError, open_database
+from ..cli import UsageError, logged_in, open_database
 from ..text import clean
 
 PAGE = 1000
@@ -40,14 +40,10 @@ def parse_since(value: str) -> datetime:
 
 
 async def run(args) -> int:
-    from ..launch import login
-
-    if not args.operator:
-        raise UsageError(t("operator.who"))
     since = parse_since(args.since) if args.since else None
     db = await open_database(args)
     try:
-        actor = await login(db, args.operator)
+        actor = await logged_in(db, args)
         rows, before = [], None
         whose = None if args.all else (args.of or actor.code)
         while page := await audit_entries(db, actor, operator=whose, since=since,

@@ -104,6 +104,6 @@ catalog({
     "bench.built": ("已生成，用时 {seconds} 秒", "Built in {seconds} s"),
     "bench.measuring": ("测量：{cases} 件工单，{url}（会写入该数据库）",
                         "Measuring: {cases} cases, {url} (this writes to it)"),
-    "bench.step": ("· {step}", "· {step}"),
+    "bench.step": ("· 测量 {step}", "· measuring {step}"),
     "bench.written": ("结果已写入 {path}", "Results written to {path}"),
 })

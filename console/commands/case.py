@@ -3,7 +3,6 @@ workflow functions as the console.  Exit codes: 0 done, 1 refused, 2 usage."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 from datetime import datetime
 
@@ -12,11 +11,10 @@ from ...db.i18n import catalog, t
 from ...db.lifecycle import Refused
 from ...db.privacy import mask_phone
 from ...db.queue import VIEWS, Sort, detail, page, unit_by_ref
-from ...db.workflow import load_actor, perform
-from ..cli import UsageError, open_database
+from ...db.workflow import perform
+from ..cli import UsageError, logged_in, open_database
 from ..text import clean, one_line
 
-DEFAULT_OPERATOR = "demo"
 
 #: subcommand -> (action, [(option, parameter, kwargs)])
 ACTIONS: dict[str, tuple[Action, list[tuple[str, str, dict]]]] = {
@@ -74,14 +72,11 @@ def add_parser(sub, common) -> None:
     parser.set_defaults(func=run)
 
 
-def operator_code(args) -> str:
-    return args.operator or os.environ.get("GRIDCONSOLE_OPERATOR") or DEFAULT_OPERATOR
-
 
 async def run(args) -> int:
     db = await open_database(args)
     try:
-        actor = await load_actor(db, operator_code(args))
+        actor = await logged_in(db, args)
         if args.case_command == "list":
             return await _list(db, actor, args)
         if args.case_command == "show":

@@ -15,7 +15,7 @@ from rich.cells import cell_len
 from ...db import clock, gridstatus
 from ...db.gridstatus import DAYS, Node
 from ...db.i18n import catalog, t
-from ..cli import UsageError, open_database
+from ..cli import UsageError, logged_in, open_database
 from ..screens.grid import age_text, sparkline
 from ..text import clean
 
@@ -56,13 +56,9 @@ def line(node: Node, now, indent: str, width: int) -> str:
 
 
 async def run(args) -> int:
-    from ..launch import login
-
-    if not args.operator:
-        raise UsageError(t("operator.who"))
     db = await open_database(args)
     try:
-        actor = await login(db, args.operator)
+        actor = await logged_in(db, args)
         unit = None
         if args.area:
             found = await gridstatus.find_area(db, actor, args.area)

@@ -46,7 +46,7 @@ def new_password(code: str) -> str:
 
 
 async def run(args) -> int:
-    from ..launch import login
+    from ..cli import login
 
     db = await open_database(args)
     try:

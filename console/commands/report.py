@@ -2,19 +2,17 @@
 [--format text|md|csv|json|xlsx] [-o FILE] [--operator CODE]``: the 周调度通报 /
 月通报 (DESIGN.md §4).
 
-Default period: the last complete one.  With ``--operator`` the figures cover
-that operator's scope (and the export is audited); without it, the whole
-district, as any reader of the database would see it.
+Default period: the last complete one.  The figures cover the logged-in
+operator's scope, and every bulletin made is audited.
 """
 from __future__ import annotations
 
 import sys
 
 from ...db import clock, report, stats
-from ...db.domain import Role
 from ...db.i18n import catalog, t
-from ...db.scope import Actor
-from ..cli import UsageError, open_database
+from ...db.workflow import audit_write
+from ..cli import UsageError, logged_in, open_database
 
 KINDS = {"weekly": "week", "monthly": "month", "yearly": "year"}
 
@@ -46,18 +44,11 @@ async def run(args) -> int:
         raise UsageError(t("report.xlsx_tty"))
     db = await open_database(args)
     try:
-        if args.operator:
-            from ...db.workflow import audit_write
-            from ..launch import login
-
-            actor = await login(db, args.operator)
-        else:
-            actor = Actor(None, "", "", Role.VIEWER)
+        actor = await logged_in(db, args)
         computed = await stats.compute(db, actor, period, clock.now())
-        if actor.id is not None:
-            async with db.write() as conn:
-                await audit_write(conn, actor, "report",
-                                  detail=f"{period.label} {args.form} {args.output or '-'}")
+        async with db.write() as conn:
+            await audit_write(conn, actor, "report",
+                              detail=f"{period.label} {args.form} {args.output or '-'}")
     finally:
         await db.dispose()
     body = report.render(computed, args.form)

@@ -25,7 +25,7 @@ from ..bulk import insert_rows, sqlite_records
 from ..engine import Database
 from ..i18n import catalog
 from ..lifecycle import Limit, Refused, limits_for, step
-from ..models import AuditEntry, Case, CaseAssist, CaseEvent, Category, Operator, Person, Unit
+from ..models import Case, CaseAssist, CaseEvent, Category, Operator, Person, Unit
 from ..passwords import hash_password
 from ..textkey import initials
 from ..workflow import new_case_row, receive_event
