@@ -54,8 +54,11 @@ def _pg_url(name: str) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _defaults():
-    """Chinese interface and a fixed clock unless a test says otherwise."""
+def _defaults(monkeypatch):
+    """Chinese interface, a fixed clock, and commands logged in as the demo
+    district officer, unless a test says otherwise."""
+    monkeypatch.setenv("GRIDCONSOLE_OPERATOR", "demo")
+    monkeypatch.setenv("GRIDCONSOLE_PASSWORD", "gridconsole")
     set_language("zh")
     clock.set_clock(lambda: clock.as_utc(DEMO_UNTIL))
     yield

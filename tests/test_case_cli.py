@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from gridconsole.console.cli import main
-
-
-@pytest.fixture(autouse=True)
-def _logged_in_as_demo(monkeypatch):
-    """Commands log in: the demo officer unless a test says otherwise."""
-    monkeypatch.setenv("GRIDCONSOLE_OPERATOR", "demo")
-    monkeypatch.setenv("GRIDCONSOLE_PASSWORD", "gridconsole")
 
 
 def run(capsys, url: str, *argv: str) -> tuple[int, str, str]:

@@ -30,7 +30,7 @@ async def _imported(db, prefix):
     return [tuple(row) for row in rows]
 
 
-async def test_round_trip_changes_nothing(demo_db, demo_template, tmp_path):
+async def test_round_trip_changes_nothing(demo_db, officer, demo_template, tmp_path):
     source = write_hotline(tmp_path / "in.csv", [
         hotline_row("X1", content="多行\n内容 [b]原样[/b]", urgency="特急"),
         hotline_row("X2", street="", address="某某路", phone="", caller=""),
@@ -39,7 +39,7 @@ async def test_round_trip_changes_nothing(demo_db, demo_template, tmp_path):
     assert (await import_file(demo_db, source)).imported == 3
     out = tmp_path / "out.json"
     with open(out, "w", encoding="utf-8") as handle:
-        total = await export_open311(demo_db, handle, unmasked=True)
+        total = await export_open311(demo_db, officer, handle, unmasked=True)
     again = await import_file(demo_db, out)
     assert (again.imported, again.duplicates, again.rejected) == (0, total, [])  # nothing new
     other = Database(_fresh_url(tmp_path, demo_template))  # the same district, without X1..X3
@@ -51,11 +51,11 @@ async def test_round_trip_changes_nothing(demo_db, demo_template, tmp_path):
         await other.dispose()
 
 
-async def test_phones_masked_by_default_and_not_stored_back(demo_db, demo_template, tmp_path):
+async def test_phones_masked_by_default_and_not_stored_back(demo_db, officer, demo_template, tmp_path):
     await import_file(demo_db, write_hotline(tmp_path / "p.csv", [hotline_row("M1")]))
     out = tmp_path / "m.json"
     with open(out, "w", encoding="utf-8") as handle:
-        await export_open311(demo_db, handle)
+        await export_open311(demo_db, officer, handle)
     item = next(i for i in json.loads(out.read_text(encoding="utf-8")) if i["service_request_id"] == "M1")
     assert item["phone"] == "138****5678" and "13812345678" not in out.read_text(encoding="utf-8")
     assert item["requested_datetime"] == "2026-11-19T08:30:00+08:00"

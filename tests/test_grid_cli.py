@@ -66,5 +66,6 @@ def test_a_street_officer_starts_at_the_street(demo_url, monkeypatch, capsys):
 def test_unknown_area_and_missing_operator_are_usage_errors(demo_url, monkeypatch, capsys):
     code, _, err = run(monkeypatch, capsys, demo_url, "--operator", "demo", "--area", "没有这个区域")
     assert code == 2 and err.count("\n") == 1 and "没有这个区域" in err
+    monkeypatch.delenv("GRIDCONSOLE_OPERATOR")
     code, _, err = run(monkeypatch, capsys, demo_url)
     assert code == 2 and "Traceback" not in err

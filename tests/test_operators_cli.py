@@ -64,7 +64,8 @@ def test_wrong_password_exits_1(shell, monkeypatch):
     assert code == 1 and err.startswith("gridconsole: ")
 
 
-def test_usage_errors_exit_2(shell):
+def test_usage_errors_exit_2(shell, monkeypatch):
+    monkeypatch.delenv("GRIDCONSOLE_OPERATOR", raising=False)
     assert shell("operator", "list")[0] == 2  # who?
     assert shell("operator", "add", "--operator", "demo", "--code", "x", "--name", "x",
                  "--role", "viewer", new_password="short")[0] == 2

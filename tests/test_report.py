@@ -12,13 +12,6 @@ import pytest
 from sqlalchemy import bindparam, text
 
 from gridconsole.console.cli import main
-
-
-@pytest.fixture(autouse=True)
-def _logged_in_as_demo(monkeypatch):
-    """Reports are made by a logged-in operator: the demo district officer."""
-    monkeypatch.setenv("GRIDCONSOLE_OPERATOR", "demo")
-    monkeypatch.setenv("GRIDCONSOLE_PASSWORD", "gridconsole")
 from gridconsole.db.engine import Database
 from gridconsole.db.models import UTCDateTime
 from gridconsole.db.report import KPI_COLUMNS, value

@@ -70,7 +70,6 @@ def test_case_commands_need_an_operator(shell, monkeypatch):
     assert shell("case", "list")[0] == 2
 
 
-@pytest.mark.xfail(strict=True, reason="export ignores the operator's scope (issue 6)")
 def test_export_holds_only_the_operators_cases(shell, demo_url):
     code, out, _ = shell("export", "open311", "--operator", "street01")
     assert code == 0
@@ -78,8 +77,8 @@ def test_export_holds_only_the_operators_cases(shell, demo_url):
     assert exported == refs_in_scope(demo_url, "street01")
 
 
-@pytest.mark.xfail(strict=True, reason="export runs without a logged-in operator (issue 6)")
-def test_export_needs_an_operator(shell):
+def test_export_needs_an_operator(shell, monkeypatch):
+    monkeypatch.delenv("GRIDCONSOLE_OPERATOR", raising=False)
     assert shell("export", "open311")[0] == 2
 
 

@@ -9,8 +9,7 @@ from pathlib import Path
 from ...db import clock
 from ...db.i18n import catalog, t
 from ...db.intake.export import audit_export, export_open311
-from ...db.workflow import load_actor
-from ..cli import UsageError, open_database
+from ..cli import UsageError, logged_in, open_database
 
 
 def add_parser(sub, common) -> None:
@@ -19,8 +18,9 @@ def add_parser(sub, common) -> None:
     parser.add_argument("--since", metavar="DATE",
                         help="only cases changed since this local date or date-time (YYYY-MM-DD[ HH:MM])")
     parser.add_argument("-o", "--output", metavar="FILE", type=Path, help="write here (default: stdout)")
-    # Hook for --unmasked (full phone numbers): set args.unmasked and check the operator's right.
-    parser.set_defaults(func=run, unmasked=False)
+    parser.add_argument("--unmasked", action="store_true",
+                        help="full phone numbers (district officers only; audited)")
+    parser.set_defaults(func=run)
 
 
 def parse_since(text: str) -> datetime:
@@ -37,15 +37,16 @@ async def run(args) -> int:
     since = parse_since(args.since) if args.since else None
     db = await open_database(args)
     try:
-        actor = await load_actor(db, args.operator) if args.operator else None
+        actor = await logged_in(db, args)
         if args.output is None:
-            count = await export_open311(db, sys.stdout, since=since, unmasked=args.unmasked)
+            count = await export_open311(db, actor, sys.stdout, since=since, unmasked=args.unmasked)
         else:
             # Written beside the target and renamed: a reader never sees half a file.
             partial = args.output.with_name(args.output.name + ".part")
             try:
                 with open(partial, "w", encoding="utf-8") as out:
-                    count = await export_open311(db, out, since=since, unmasked=args.unmasked)
+                    count = await export_open311(db, actor, out, since=since,
+                                                 unmasked=args.unmasked)
                 os.replace(partial, args.output)
             finally:
                 partial.unlink(missing_ok=True)

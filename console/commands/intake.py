@@ -6,8 +6,7 @@ from pathlib import Path
 
 from ...db.i18n import catalog, t
 from ...db.intake import FORMATS, IntakeError, import_file
-from ...db.workflow import load_actor
-from ..cli import EXIT_OK, EXIT_PARTIAL, UsageError, open_database
+from ..cli import EXIT_OK, EXIT_PARTIAL, UsageError, logged_in, open_database
 from ..progress import progress_bar
 
 
@@ -27,7 +26,7 @@ async def run(args) -> int:
         raise UsageError(t("intake.error.open", name=str(args.file), detail=t("intake.cli.no_file")))
     db = await open_database(args)
     try:
-        actor = await load_actor(db, args.operator) if args.operator else None
+        actor = await logged_in(db, args)
         with progress_bar(t("intake.cli.progress", name=args.file.name)) as update:
             result = await import_file(db, args.file, args.format, actor=actor, progress=update)
     except IntakeError as exc:

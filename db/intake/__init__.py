@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import clock
+from ..domain import Action
 from ..engine import Database
 from ..i18n import catalog, t
+from ..lifecycle import Refused
 from ..scope import Actor
 from .decode import open_text
 from .errors import IntakeError
@@ -57,7 +59,10 @@ def detect_format(path: Path) -> str:
 async def import_file(db: Database, path: Path | str, fmt: str | None = None, *,
                       actor: Actor | None = None, progress: Progress | None = None,
                       batch: int = BATCH) -> ImportResult:
-    """Import one file; rows already stored (same channel and id) count as duplicates."""
+    """Import one file; rows already stored (same channel and id) count as duplicates.
+    ``actor`` is the officer importing (None: a channel's own unattended intake)."""
+    if actor is not None and not actor.may(Action.RECEIVE):
+        raise Refused("refused.role", role=actor.role.label, action=Action.RECEIVE.label)
     path = Path(path)
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:

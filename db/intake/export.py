@@ -12,15 +12,19 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from .. import clock
 from ..domain import FINAL_STATES
 from ..engine import Database
-from ..models import AuditEntry, Case, Category, Unit
+from ..i18n import catalog
+from ..lifecycle import Refused
+from ..models import Case, Category, Unit
+from ..operators import may_unmask
 from ..privacy import mask_phone
-from ..scope import Actor
+from ..scope import Actor, case_scope
+from ..workflow import audit_write
 
 cases = Case.__table__
 STREAM_ROWS = 2000
@@ -59,11 +63,14 @@ def request(row) -> dict:
     }
 
 
-async def export_open311(db: Database, out: TextIO, *, since: datetime | None = None,
-                         unmasked: bool = False,
+async def export_open311(db: Database, actor: Actor, out: TextIO, *,
+                         since: datetime | None = None, unmasked: bool = False,
                          progress: Callable[[int], None] | None = None) -> int:
-    """Write the cases changed since ``since`` (all without it); returns how many.
-    ``unmasked`` writes phones in full: the caller decides who may (and audits it)."""
+    """Write the cases ``actor`` may see changed since ``since`` (all without
+    it); returns how many.  ``unmasked`` writes phones in full, for a role
+    that calls citizens back only (the caller audits it)."""
+    if unmasked and not may_unmask(actor):
+        raise Refused("export.unmask_refused", role=actor.role.label)
     street, community, holder = aliased(Unit), aliased(Unit), aliased(Unit)
     query = (
         select(cases.c.source_ref, cases.c.state, cases.c.result, cases.c.invalid_reason,
@@ -76,6 +83,7 @@ async def export_open311(db: Database, out: TextIO, *, since: datetime | None = 
         .outerjoin(street, street.id == cases.c.street_id)
         .outerjoin(community, community.id == cases.c.community_id)
         .outerjoin(holder, holder.id == cases.c.holder_unit_id)
+        .where(case_scope(actor))
         .order_by(cases.c.id))
     if since is not None:
         query = query.where(cases.c.updated_at >= since)
@@ -96,11 +104,14 @@ async def export_open311(db: Database, out: TextIO, *, since: datetime | None = 
     return count
 
 
-async def audit_export(db: Database, actor: Actor | None, count: int, target: str,
+async def audit_export(db: Database, actor: Actor, count: int, target: str,
                        unmasked: bool) -> None:
     """Exports leave the building: each one is in the audit trail."""
     async with db.write() as conn:
-        await conn.execute(insert(AuditEntry.__table__).values(
-            at=clock.now(), operator_id=actor.id if actor else None,
-            operator_code=actor.code if actor else "export", what="export",
-            detail=f"open311 {count} -> {target}{' unmasked' if unmasked else ''}"))
+        await audit_write(conn, actor, "export",
+                          detail=f"open311 {count} -> {target}{' unmasked' if unmasked else ''}")
+
+
+catalog({
+    "export.unmask_refused": ("{role}不能导出完整电话号码", "A {role} may not export full phone numbers"),
+})
