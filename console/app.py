@@ -20,6 +20,8 @@ from .screens.queue import QueueScreen
 from .screens.login import LoginScreen
 from .screens.stats import StatsScreen
 
+DEMO_FEED_PER_MINUTE = 20
+
 #: mode name -> (key, screen class); the footer lists them in key order.
 MODES = {
     "queue": ("1", QueueScreen),
@@ -38,12 +40,13 @@ class GridConsole(App):
     headline: reactive[Headline | None] = reactive(None)
 
     def __init__(self, db_url: str, actor: Actor | None, *, demo: bool = False,
-                 watch: bool = True) -> None:
+                 watch: bool = True, feed: bool = False) -> None:
         super().__init__()
         self.db = Database(db_url)
         self.actor = actor
         self.demo = demo
         self._watch = watch
+        self._feed = feed
         for name, (key, screen) in sorted(MODES.items(), key=lambda item: item[1][0]):
             self.add_mode(name, screen)
             self.bind(key, f"switch_mode('{name}')", description=t(f"mode.{name}"))
@@ -58,6 +61,8 @@ class GridConsole(App):
         await self.refresh_headline()
         if self._watch:
             self.watch_database()
+        if self._feed:
+            self.run_demo_feed()
 
     async def _logged_in(self, actor: Actor) -> None:
         self.actor = actor
@@ -72,6 +77,14 @@ class GridConsole(App):
         async for _ in changes(self.db):
             await self.refresh_headline()
             self.screen.post_message(DataChanged())
+
+    @work(exclusive=True, group="feed", exit_on_error=False)
+    async def run_demo_feed(self) -> None:
+        """The demo district keeps living: calls arrive and field units work
+        cases, through the same workflow as any terminal (DESIGN.md §6)."""
+        from ..db.feed import run_feed
+
+        await run_feed(self.db, rate=DEMO_FEED_PER_MINUTE)
 
     async def open_queue(self, case_filter: CaseFilter) -> None:
         """Drill down: the queue, showing exactly the cases behind a figure."""

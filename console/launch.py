@@ -44,7 +44,7 @@ def launch(args) -> int:
     actor = asyncio.run(prepare(args))
     from .app import GridConsole
 
-    GridConsole(database_url(args), actor, demo=args.demo).run()
+    GridConsole(database_url(args), actor, demo=args.demo, feed=args.demo).run()
     return 0
 
 

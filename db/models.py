@@ -156,6 +156,8 @@ class Case(Base):
         Index("ix_cases_phone", "reporter_phone", "created_at"),
         Index("ix_cases_category_created", "category_id", "created_at"),
         Index("ix_cases_merged_into", "merged_into_id"),
+        Index("ix_cases_updated", "updated_at"),
+        Index("ix_cases_created_keys", "created_at", "category_id", "community_id"),
     )
 
 
@@ -188,6 +190,10 @@ class CaseEvent(Base):
         UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),
         Index("ix_case_events_action_at", "action", "at"),
         Index("ix_case_events_at", "at"),
+        # Covering indexes for the period statistics (migration 0003).
+        Index("ix_case_events_stats", "action", "at", "case_id", "seq", "holder_unit_id", "due_at"),
+        Index("ix_case_events_case_seq_stats", "case_id", "seq", "action", "at", "to_state",
+              "holder_unit_id", "due_at"),
     )
 
 
