@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin
-
 
 @lru_cache(maxsize=200_000)
 def _one(text: str) -> tuple[str, str]:
+    # Imported here: its dictionaries take half a second, which the console's
+    # start should not pay before the first case is written.
+    from pypinyin import Style, lazy_pinyin
+
     syllables = lazy_pinyin(text, errors="ignore")
     initials = lazy_pinyin(text, style=Style.FIRST_LETTER, errors="ignore")
     return "".join(syllables).lower(), "".join(initials).lower()

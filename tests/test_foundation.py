@@ -180,3 +180,9 @@ async def test_migrations_build_exactly_the_models(db):
         diff = await conn.run_sync(
             lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata))
     assert diff == []
+
+
+def test_schema_head_constant_is_alembics_head():
+    from gridconsole.db.schema import SCHEMA_HEAD, head_revision
+
+    assert SCHEMA_HEAD == head_revision()
