@@ -66,6 +66,8 @@ COMMANDS: list[Command] = [
     Command("extend", "t", Action.EXTEND, (Field("days", "int"), _NOTE)),
     Command("redo", "o", Action.REDO, (_REASON,)),
     Command("note", "n", Action.NOTE, (Field("note", "text"),)),
+    Command("reveal", "p"),
+    Command("grid", "g"),
     Command("mark", "space"),
     Command("search", "slash"),
     Command("filter", "f"),
@@ -121,6 +123,11 @@ class QueueCommands(Provider):
 
 
 catalog({
+    "cmd.reveal": ("显示电话", "Reveal phone"),
+    "cmd.help.reveal": ("回访时显示来电人完整电话（记入审计）",
+                        "Show the caller's full number for the callback (audited)"),
+    "cmd.grid": ("所在网格", "Its grid"),
+    "cmd.help.grid": ("在网格态势中定位本工单所在网格", "Show the case's grid in the grid status tree"),
     "cmd.mark": ("标记", "Mark"),
     "cmd.search": ("搜索", "Search"),
     "cmd.filter": ("筛选", "Filter"),

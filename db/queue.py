@@ -135,7 +135,7 @@ def _list_columns() -> list:
             cases.c.holder_unit_id, holder_u.c.name.label("holder"),
             cases.c.first_dispatched_at, cases.c.dispatched_at, cases.c.sign_due,
             cases.c.resolve_due, cases.c.supervise_count, cases.c.street_id,
-            cases.c.community_id]
+            cases.c.community_id, cases.c.grid_id]
 
 
 def _joined(query):

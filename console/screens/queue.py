@@ -24,13 +24,14 @@ from ...db.casefilter import CaseFilter
 from ...db.domain import TRANSITIONS, Action, Channel, State, Urgency
 from ...db.i18n import catalog, t
 from ...db.lifecycle import Refused
+from ...db.operators import may_reveal, reveal_phone
 from ...db.queue import (
     PAGE, VIEWS, Detail, Sort, arrivals, detail, filter_choices, page, view_counts,
 )
 from ...db.workflow import perform
 from ..actions import BY_NAME, Command, QueueCommands, bindings
 from ..messages import DataChanged, FilterRequested
-from ..text import literal, one_line
+from ..text import clean, literal, one_line
 from ..widgets.case_detail import CaseDetail
 from ..widgets.deadline import age, time_left
 from ..widgets.header import CenterHeader
@@ -437,6 +438,22 @@ class QueueScreen(Screen):
         if self.has_class("searching"):
             self._end_search()
 
+    @work(group="reveal")
+    async def action_reveal(self) -> None:
+        """The full number, for the callback only; the reveal itself is audited."""
+        case_id = self.selected
+        try:
+            phone = await reveal_phone(self.app.db, self.app.actor, case_id)
+        except Refused as refusal:
+            self.notify(str(refusal), severity="error")
+            return
+        self.notify(t("queue.revealed", id=case_id, phone=clean(phone) or "—"), timeout=30)
+
+    async def action_grid(self) -> None:
+        grid_id = self.rows[self.selected]["grid_id"]
+        await self.app.switch_mode("grid")
+        await self.app.screen.show_area(grid_id)
+
     def action_mark(self) -> None:
         if self.selected is None:
             return
@@ -456,6 +473,11 @@ class QueueScreen(Screen):
         return [self.rows[self.selected]] if self.selected in self.rows else []
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        row = self.rows.get(self.selected) if self.selected is not None else None
+        if action == "reveal":
+            return row is not None and may_reveal(self.app.actor, row["state"])
+        if action == "grid":
+            return row is not None and row.get("grid_id") is not None
         if action != "case":
             return True
         command = BY_NAME[str(parameters[0])]
@@ -514,6 +536,7 @@ class QueueScreen(Screen):
 
 
 catalog({
+    "queue.revealed": ("工单 {id} 来电人电话：{phone}（已记入审计）", "Case {id} caller's phone: {phone} (audited)"),
     "queue.title": ("工单队列", "Case queue"),
     "mode.queue": ("工单队列", "Case queue"),
     "queue.search_hint": ("搜索：编号、内容、地址、来电人、拼音或首字母；回车确认，Esc 取消",
