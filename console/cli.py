@@ -12,7 +12,9 @@ import getpass
 import importlib
 import os
 import sys
+from datetime import datetime
 
+from ..db import clock
 from ..db.engine import CannotOpen, Database, default_url
 from ..db.i18n import catalog, language_from_locale, set_language, t
 from ..db.lifecycle import Refused
@@ -111,6 +113,18 @@ def password_from_env() -> str | None:
     return os.environ.get("GRIDCONSOLE_PASSWORD")
 
 
+def local_time(text: str) -> datetime:
+    """A date or date-time typed by an officer, in Asia/Shanghai unless it
+    says otherwise, as UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(t("cli.bad_time", value=text)) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=clock.LOCAL_TZ)
+    return clock.as_utc(moment)
+
+
 async def login(db: Database, code: str) -> Actor:
     """Log ``code`` in with the password from GRIDCONSOLE_PASSWORD or a prompt
     (lockout and audit as on the login screen)."""
@@ -131,6 +145,8 @@ async def logged_in(db: Database, args: argparse.Namespace) -> Actor:
 
 catalog({
     "cli.interrupted": ("已中断", "Interrupted"),
+    "cli.bad_time": ("不是有效的日期或时间：{value}（例如 2026-11-20 或 2026-11-20 08:30）",
+                     "Not a date or date-time: {value} (e.g. 2026-11-20 or 2026-11-20 08:30)"),
     "cli.who": ("请用 --operator 代码（或环境变量 GRIDCONSOLE_OPERATOR）登录，密码取自 GRIDCONSOLE_PASSWORD 或提示输入",
                 "Log in with --operator CODE (or GRIDCONSOLE_OPERATOR); the password comes from GRIDCONSOLE_PASSWORD or a prompt"),
     "launch.password": ("操作员 {code} 的密码：", "Password for operator {code}: "),

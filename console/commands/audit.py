@@ -8,12 +8,11 @@ read (district officers and supervisors read everyone's, others their own).
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 from ...db import clock
-from ...db.i18n import catalog, t
+from ...db.i18n import catalog
 from ...db.operators import audit_entries, result_label, what_label
-from ..cli import UsageError, logged_in, open_database
+from ..cli import local_time, logged_in, open_database
 from ..text import clean
 
 PAGE = 1000
@@ -29,18 +28,9 @@ def add_parser(sub, common) -> None:
     parser.set_defaults(func=run)
 
 
-def parse_since(value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(t("audit.bad_since", value=value)) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=clock.LOCAL_TZ)
-    return clock.as_utc(moment)
-
 
 async def run(args) -> int:
-    since = parse_since(args.since) if args.since else None
+    since = local_time(args.since) if args.since else None
     db = await open_database(args)
     try:
         actor = await logged_in(db, args)
@@ -66,5 +56,4 @@ async def run(args) -> int:
 
 
 catalog({
-    "audit.bad_since": ("--since 不是有效的日期：{value}", "--since is not a date: {value}"),
 })

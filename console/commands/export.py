@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 
-from ...db import clock
 from ...db.i18n import catalog, t
 from ...db.intake.export import audit_export, export_open311
-from ..cli import UsageError, logged_in, open_database
+from ..cli import local_time, logged_in, open_database
 
 
 def add_parser(sub, common) -> None:
@@ -23,18 +21,9 @@ def add_parser(sub, common) -> None:
     parser.set_defaults(func=run)
 
 
-def parse_since(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(t("export.since", value=text)) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=clock.LOCAL_TZ)
-    return clock.as_utc(moment)
-
 
 async def run(args) -> int:
-    since = parse_since(args.since) if args.since else None
+    since = local_time(args.since) if args.since else None
     db = await open_database(args)
     try:
         actor = await logged_in(db, args)
@@ -59,6 +48,5 @@ async def run(args) -> int:
 
 
 catalog({
-    "export.since": ("--since 不是有效的日期或时间：{value}", "--since is not a date or date-time: {value}"),
     "export.done": ("已导出 {count} 件工单到 {name}", "Exported {count} cases to {name}"),
 })
