@@ -32,7 +32,7 @@ from gridconsole.db import workflow as wf
 from gridconsole.db.domain import Channel, Urgency
 from gridconsole.db.engine import Database
 from gridconsole.db.lifecycle import Refused
-from gridconsole.db.models import AuditEntry, Case, CaseEvent, Operator, Unit
+from gridconsole.db.models import Case, CaseEvent, Operator, Unit
 
 from conftest import PG_URL
 
@@ -294,12 +294,9 @@ async def test_grid_tree_survives_hostile_unit_names(demo_url):
     assert app.return_value is None
 
 
-@pytest.mark.xfail(PG_URL is not None, strict=True, reason=(
-    "db/stats.py _iso(): PostgreSQL's extract(epoch) is a Decimal and "
-    "datetime.fromtimestamp(round(Decimal, 3)) raises TypeError, so the statistics "
-    "screen's worker fails and the app exits on the demo district"))
 async def test_stats_mode_opens_on_postgresql(demo_url, officer):
-    """Not hostile text: found while running the hostile district on PostgreSQL."""
+    """Not hostile text: found while running the hostile district on PostgreSQL,
+    where extract(epoch) returned a Decimal the statistics could not read."""
     from gridconsole.console.app import MODES, GridConsole
 
     if "stats" not in MODES:
