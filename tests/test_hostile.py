@@ -220,10 +220,6 @@ async def _make_hostile(url, unit_names=False):
         await db.dispose()
 
 
-#: Modes that crash on PostgreSQL whatever the text (test_stats_mode_opens_on_postgresql).
-PG_BROKEN = {"stats"} if PG_URL else set()
-
-
 async def _visit(pilot, app, name, key):
     await pilot.press(key)
     await pilot.pause(0.3)
@@ -250,8 +246,6 @@ async def test_console_survives_hostile_cases_and_operator(demo_url):
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause(0.5)
         for name, (key, _) in MODES.items():
-            if name in PG_BROKEN:
-                continue  # see test_stats_mode_opens_on_postgresql
             await _visit(pilot, app, name, key)
             pressed.append(key)
         if "queue" in MODES:
