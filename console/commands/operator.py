@@ -56,7 +56,7 @@ async def run(args) -> int:
         elif command == "add" and not await operator_count(db):
             actor = None  # the first account of an empty database
         else:
-            raise UsageError(t("operator.who"))
+            raise UsageError(t("cli.who"))
         if command == "add":
             password = new_password(args.code)
             await add_operator(db, actor, code=args.code, name=args.name, role=Role(args.role),
@@ -92,8 +92,6 @@ def _line(row) -> str:
 
 
 catalog({
-    "operator.who": ("请用 --operator 代码 登录（密码取自 GRIDCONSOLE_PASSWORD 或提示输入）",
-                     "Log in with --operator CODE (password from GRIDCONSOLE_PASSWORD or a prompt)"),
     "operator.new_password": ("操作员 {code} 的新密码：", "New password for operator {code}: "),
     "operator.again": ("再输入一次：", "Again: "),
     "operator.mismatch": ("两次输入的密码不一致", "The two passwords differ"),
