@@ -49,6 +49,6 @@ def launch(args) -> int:
 
 
 catalog({
-    "launch.seeding": ("首次使用：正在生成演示指挥中心（约一分钟）→ {url}",
-                       "First use: building the demo command center (about a minute) → {url}"),
+    "launch.seeding": ("首次使用：正在生成演示指挥中心（一到两分钟）→ {url}",
+                       "First use: building the demo command center (one to two minutes) → {url}"),
 })
