@@ -191,6 +191,30 @@ async def page_on(conn: AsyncConnection, actor: Actor, f: CaseFilter, sort: Sort
     return out[::-1] if backwards else out
 
 
+async def rows_by_id(db: Database, actor: Actor, f: CaseFilter, sort: Sort,
+                     ids: list[int] | tuple[int, ...]) -> dict[int, tuple[dict, bool]]:
+    """These cases as ``page`` gives them (with their ``key``), read by primary
+    key in one query, each with whether it still matches the filter.
+    Cases out of scope (or gone) are left out.  The queue refreshes the rows
+    it acted on with this, at once, before it re-reads the page."""
+    if not ids:
+        return {}
+    keys = [*SORTS[sort.column](), cases.c.id]
+    labelled = [k.label(f"k{i}") for i, k in enumerate(keys)]
+    matches = case((filter_clause(actor, f), True), else_=False).label("matches")
+    query = _joined(select(*_list_columns(), *labelled, matches)).where(
+        cases.c.id.in_(list(ids)), case_scope(actor))
+    async with db.read() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+    out = {}
+    for row in rows:
+        item = {k: v for k, v in row.items()
+                if k != "matches" and not (k[0] == "k" and k[1:].isdigit())}
+        item["key"] = tuple(row[f"k{i}"] for i in range(len(keys)))
+        out[item["id"]] = (item, bool(row["matches"]))
+    return out
+
+
 # -- saved views ----------------------------------------------------------------
 
 #: view name -> the filter it applies (titles are translated at display time)

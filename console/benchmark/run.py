@@ -205,7 +205,8 @@ async def ui_dispatch_figures(db: Database, actor: Actor, url: str, runs: int) -
             await proc.wait()
         await bench.remove_cases(db, made)
     out = bench.summary(samples)
-    out["includes"] = "Enter -> dispatch committed -> queue re-read -> row repainted (headless)"
+    out["includes"] = ("Enter -> dispatch committed -> the acted row re-read by id -> row updated "
+                       "(headless; the window and counts are re-read after)")
     out["cpu_median_ms"] = _median_ms(cpu)
     return {"dispatch_enter_to_row": out}
 

@@ -26,7 +26,7 @@ from ...db.i18n import catalog, t
 from ...db.lifecycle import Refused
 from ...db.operators import may_reveal, reveal_phone
 from ...db.queue import (
-    PAGE, VIEWS, Detail, Sort, arrivals, detail, filter_choices, page, view_counts,
+    PAGE, VIEWS, Detail, Sort, arrivals, detail, filter_choices, page, rows_by_id, view_counts,
 )
 from ...db.workflow import perform
 from ..actions import BY_NAME, Command, QueueCommands, bindings
@@ -55,6 +55,62 @@ BATCH = {"dispatch", "supervise"}   # marked cases can take these at once
 
 class CaseTable(DataTable):
     BINDINGS = [("j", "cursor_down"), ("k", "cursor_up")]
+
+
+class QueueFooter(Footer):
+    """The footer, with a key for every command, shown or hidden in place.
+    Textual recomposes a footer whenever its screen is suspended or resumed
+    (every form and picker) and on every ``refresh_bindings``: ~35 keys
+    mounted and styled again, 100–250 ms of CPU that delayed the acted row
+    after each Enter and the cursor after a move to a case in another state.
+    Here it is composed once with every key (``QueueScreen.every_key``); after
+    that, which keys apply only hides, shows, dims or lights keys."""
+    _layout: tuple | None = None
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        screen = self.screen
+        screen.every_key = True
+        try:
+            widgets = list(super().compose())  # the registry's keys form no groups
+        finally:
+            screen.every_key = False
+        yield from widgets
+
+    def _every_key(self) -> tuple:
+        screen = self.screen
+        screen.every_key = True
+        try:
+            bindings = [b for _, b, _, _ in screen.active_bindings.values()]
+        finally:
+            screen.every_key = False
+        return (self.compact, self.show_command_palette, self.combine_groups,
+                self.app.ENABLE_COMMAND_PALETTE,
+                tuple((b.key, b.action, b.description, b.key_display, b.group, b.show)
+                      for b in bindings))
+
+    async def recompose(self) -> None:
+        if self._bindings_ready:
+            layout = self._every_key()
+            if layout == self._layout:
+                self._show_applicable()
+                return
+            self._layout = layout
+        await super().recompose()
+        self._show_applicable()
+
+    def _show_applicable(self) -> None:
+        active = self.screen.active_bindings
+        for key in self.query("FooterKey"):
+            found = active.get(key.key)
+            applies = found is not None and found.binding.action == key.action
+            if key.display != applies:
+                key.display = applies
+            disabled = not (applies and found.enabled)
+            if key._disabled != disabled:
+                key._disabled = disabled
+                key.set_class(disabled, "-disabled")
 
 
 class QueueScreen(Screen):
@@ -86,9 +142,10 @@ class QueueScreen(Screen):
             self.case_id, self.detail = case_id, detail
 
     class CasesActed(Message):
-        def __init__(self, action: Action, done: list[int], refusals: list[str]) -> None:
+        def __init__(self, action: Action, done: list[int], refusals: list[str],
+                     found: dict[int, tuple[dict, bool]]) -> None:
             super().__init__()
-            self.action, self.done, self.refusals = action, done, refusals
+            self.action, self.done, self.refusals, self.found = action, done, refusals, found
 
     def __init__(self) -> None:
         super().__init__()
@@ -112,6 +169,8 @@ class QueueScreen(Screen):
         self.selected: int | None = None
         self.counts: dict[str, int] = {}
         self.newest: int | None = None
+        self.asking = 0            # forms of ours open: their closing skips a re-read
+        self.every_key = False     # the footer is composing: every command applies
 
     # -- layout ---------------------------------------------------------------
 
@@ -123,7 +182,7 @@ class QueueScreen(Screen):
             yield CaseTable(id="cases", cursor_type="row", zebra_stripes=True)
             yield CaseDetail(id="detail")
         yield Input(placeholder=t("queue.search_hint"), id="search")
-        yield Footer()
+        yield QueueFooter()
 
     @property
     def table(self) -> CaseTable:
@@ -194,6 +253,7 @@ class QueueScreen(Screen):
                 rows, self.more_after = rows[:WINDOW], True
         self._sync(rows, scroll=message.where != "all")
         self._draw_bars()
+        self._refresh_keys()  # the selected case may be in another state now
         if message.critical:
             self.app.bell()
             self.notify(t("queue.critical", ids=", ".join(f"#{i}" for i in message.critical)),
@@ -347,9 +407,19 @@ class QueueScreen(Screen):
 
     def on_screen_resume(self) -> None:
         # Changes announced while a form, the help or another mode was on top
-        # went to that screen: catch up on return.
-        if self.order:
+        # went to that screen: catch up on return.  Not after a form of ours:
+        # what follows it re-reads anyway (the action, the new filter, or the
+        # catch-up after Escape), and a re-read here would compete with the
+        # action's write for the moment after Enter.
+        if self.asking:
+            self.asking -= 1
+        elif self.order:
             self.reload()
+
+    async def _ask(self, form: Screen):
+        """A form's answer (None: cancelled); its closing skips the resume re-read."""
+        self.asking += 1
+        return await self.app.push_screen_wait(form)
 
     def on_filter_requested(self, message: FilterRequested) -> None:
         f = message.case_filter
@@ -417,9 +487,11 @@ class QueueScreen(Screen):
     @work(group="form")
     async def _choose_filter(self) -> None:
         choices = await filter_choices(self.app.db, self.app.actor)
-        chosen = await self.app.push_screen_wait(FilterForm(self.base, choices))
+        chosen = await self._ask(FilterForm(self.base, choices))
         if chosen is not None:
             self._apply(replace(chosen, title=""), None)
+        else:
+            self.reload()
 
     def action_clear(self) -> None:
         self.search = ""
@@ -473,6 +545,8 @@ class QueueScreen(Screen):
         return [self.rows[self.selected]] if self.selected in self.rows else []
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.every_key:
+            return True
         row = self.rows.get(self.selected) if self.selected is not None else None
         if action == "reveal":
             return row is not None and may_reveal(self.app.actor, row["state"])
@@ -501,18 +575,22 @@ class QueueScreen(Screen):
         title = action.label + " " + ", ".join(f"#{i}" for i, _ in targets[:6])
         if len(targets) > 6:
             title += " " + t("queue.and_more", n=len(targets) - 6)
+        params = await self._params(command, title, targets[0][0])
+        if params is None:
+            self.reload()  # cancelled: catch up on what the form hid
+            return
+        self.act(action, targets, params)
+
+    async def _params(self, command: Command, title: str, first: int) -> dict | None:
         params: dict = {}
         if command.picker:
-            unit_id = await self.app.push_screen_wait(HolderPicker(title, targets[0][0], action))
+            unit_id = await self._ask(HolderPicker(title, first, command.case_action))
             if unit_id is None:
-                return
+                return None
             params["unit_id"] = unit_id
         if command.fields:
-            filled = await self.app.push_screen_wait(ActionForm(title, command.fields, params))
-            if filled is None:
-                return
-            params = filled
-        self.act(action, targets, params)
+            return await self._ask(ActionForm(title, command.fields, params))
+        return params
 
     @work(group="act")
     async def act(self, action: Action, targets: list[tuple[int, int]], params: dict) -> None:
@@ -524,15 +602,37 @@ class QueueScreen(Screen):
                 done.append(case_id)
             except Refused as refusal:
                 refusals.append(str(refusal))
-        self.post_message(self.CasesActed(action, done, refusals))
+        # The acted rows first, by primary key: the officer sees the result at
+        # once; the window, the counts and the detail follow in the background.
+        acted = [case_id for case_id, _ in targets]
+        found = await rows_by_id(self.app.db, self.app.actor, self.case_filter, self.sort, acted)
+        self.post_message(self.CasesActed(action, done, refusals, found))
 
     def on_queue_screen_cases_acted(self, message: CasesActed) -> None:
         self.marks.difference_update(message.done)
+        self._update_rows({i: row for i, (row, _) in message.found.items()})
+        self._draw_bars()
+        self._refresh_keys()
         if message.done:
             self.notify(t("queue.done", action=message.action.label, n=len(message.done)))
         for refusal in message.refusals[:3]:
             self.notify(refusal, severity="error", timeout=8, markup=False)
         self.reload()
+
+    def _update_rows(self, found: dict[int, dict]) -> None:
+        """Show the rows read again in place.  Each keeps the sort key it was
+        loaded with: the window's next re-read starts from the first row's key
+        and puts a row whose key changed where it now belongs."""
+        table, now = self.table, clock.now()
+        for case_id, row in found.items():
+            if case_id not in self.rows:
+                continue
+            row = {**row, "key": self.rows[case_id]["key"]}
+            cells = self._cells(row, now)
+            for key, value, before in zip(COLUMNS, cells, self.cells[case_id]):
+                if value != before:
+                    table.update_cell(str(case_id), key, value)
+            self.rows[case_id], self.cells[case_id] = row, cells
 
 
 catalog({
