@@ -157,7 +157,9 @@ class Case(Base):
         Index("ix_cases_category_created", "category_id", "created_at"),
         Index("ix_cases_merged_into", "merged_into_id"),
         Index("ix_cases_updated", "updated_at"),
-        Index("ix_cases_created_keys", "created_at", "category_id", "community_id"),
+        # Hotspots and repeat complaints (migration 0004).
+        Index("ix_cases_created_repeat", "created_at", "reporter_phone", "community_id",
+              "category_id"),
     )
 
 

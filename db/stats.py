@@ -25,6 +25,7 @@ How figures are attributed (documented on every bulletin):
 """
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import statistics
@@ -32,7 +33,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Float, Text, and_, case, cast, exists, extract, func, or_, select, tuple_
+from sqlalchemy import (Float, Text, and_, case, cast, exists, extract, func, literal, or_,
+                        select, true, tuple_, union_all)
 from sqlalchemy.sql import ColumnElement
 
 from . import clock
@@ -285,34 +287,65 @@ class Report:
         }
 
 
+#: How many of a bulletin's queries run at once, each on its own connection.
+PARALLEL = 3
+
+
+async def _parallel(db: Database, jobs) -> list:
+    """Run ``jobs`` (each ``async (conn) -> result``) on up to PARALLEL read
+    connections at once; results in the order of ``jobs``.  Each query only
+    counts events before the cut-off, so separate snapshots agree."""
+    gate = asyncio.Semaphore(PARALLEL)
+
+    async def run(job):
+        async with gate, db.read() as conn:
+            return await job(conn)
+
+    return list(await asyncio.gather(*(run(job) for job in jobs)))
+
+
+def _rows(query):
+    async def job(conn):
+        return query.selected_columns.keys(), (await conn.execute(query)).all()
+    return job
+
+
 async def compute(db: Database, actor: Actor, period: Period,
-                  now: datetime | None = None) -> Report:
-    """The bulletin of ``period`` within ``actor``'s scope."""
+                  now: datetime | None = None, extras: bool = True) -> Report:
+    """The bulletin of ``period`` within ``actor``'s scope.  ``extras=False``
+    leaves out hotspots and repeat complaints (the statistics screen does not
+    show them for the previous period)."""
     cutoff = min(period.end, now or clock.now())
     start = period.start
+    scope, dialect = case_scope(actor), db.engine.dialect.name
     async with db.read() as conn:
         names = await _names(conn, actor)
-        scope, dialect = case_scope(actor), conn.dialect.name
-        # Tallies by the finest key (street, category, channel, department) first:
-        # one dict lookup per row, then a roll-up over a few thousand keys.
-        fine: dict[tuple, Tally] = defaultdict(Tally)
-        for query in (_action_counts(start, cutoff, scope), _callbacks(start, cutoff, scope),
-                      _returns(start, cutoff, scope), _created(start, cutoff, scope),
-                      _ack_counts(start, cutoff, scope, dialect),
-                      _resolution_counts(start, cutoff, scope, dialect)):
-            names_ = query.selected_columns.keys()[4:]
-            for street, category, channel, dept, *counts in await conn.execute(query):
-                tally = fine[street, category, channel, dept]
-                for name, value in zip(names_, counts):
-                    if name in DURATIONS:
-                        getattr(tally, name).extend(map(float, value.split(",")) if value else ())
-                    else:
-                        setattr(tally, name, getattr(tally, name) + value)
-        for *keys, action, due_at, data in await conn.execute(_held_at(cutoff, scope)):
-            if _deadline(action, due_at, data) < cutoff:
-                fine[tuple(keys)].overdue_open += 1
-        hotspots = await _hotspots(conn, period, cutoff, scope, names)
-        repeats = await _repeats(conn, start, cutoff, scope, names)
+    jobs = [_rows(q) for q in (
+        _ack_counts(start, cutoff, scope, dialect), _resolution_counts(start, cutoff, scope, dialect),
+        _created(start, cutoff, scope), _action_counts(start, cutoff, scope),
+        _callbacks(start, cutoff, scope), _returns(start, cutoff, scope),
+        _held_at(cutoff, scope))]
+    if extras:
+        jobs += [lambda conn: _repeats(conn, start, cutoff, scope, names),
+                 lambda conn: _hotspots(conn, period, cutoff, scope, names)]
+    results = await _parallel(db, jobs)
+    hotspots, repeats = (results.pop(), results.pop()) if extras else ([], [])
+    held = results.pop()
+    # Tallies by the finest key (street, category, channel, department) first:
+    # one dict lookup per row, then a roll-up over a few thousand keys.
+    fine: dict[tuple, Tally] = defaultdict(Tally)
+    for columns, rows in results:
+        names_ = columns[4:]
+        for street, category, channel, dept, *counts in rows:
+            tally = fine[street, category, channel, dept]
+            for name, value in zip(names_, counts):
+                if name in DURATIONS:
+                    getattr(tally, name).extend(map(float, value.split(",")) if value else ())
+                else:
+                    setattr(tally, name, getattr(tally, name) + value)
+    for *keys, action, due_at, data in held[1]:
+        if _deadline(action, due_at, data) < cutoff:
+            fine[tuple(keys)].overdue_open += 1
 
     tallies: dict[tuple, Tally] = defaultdict(Tally)
     for (street, category, channel, dept), tally in fine.items():
@@ -464,20 +497,42 @@ def _created(start, end, scope):
 
 
 def _acks(start, end, scope, dialect):
-    """One row per dispatch in P: keys, signed on time, minutes to sign (or None)."""
-    d, n, x = events, events.alias("next"), events.alias("x")
+    """One row per dispatch in P: keys, signed on time, minutes to sign (or None).
+
+    The next hand-over of a dispatch: the next row, by ``seq``, among the
+    case's hand-overs, signs, returns and merges before ``end``.  SQLite reads
+    it with two scalar subqueries, one seek each in (case_id, seq, …);
+    PostgreSQL (whose planner hashes the whole event table for a correlated
+    join) with LEAD over just those rows of the cases dispatched in P."""
+    e, x = events, events.alias("x")
     moves = HANDOVERS + (Action.SIGN.value, Action.RETURN.value, Action.MERGE.value)
-    next_seq = (select(func.min(x.c.seq))
-                .where(x.c.case_id == d.c.case_id, x.c.seq > d.c.seq, x.c.action.in_(moves),
-                       x.c.at < end)
-                .scalar_subquery())
-    source = d.outerjoin(n, and_(n.c.case_id == d.c.case_id, n.c.seq == next_seq))
-    signed = n.c.action == Action.SIGN.value
-    on_time = and_(signed, n.c.at <= d.c.due_at)
-    minutes = case((signed, _seconds(n.c.at, d.c.at, dialect) / 60.0), else_=None)
-    query, _ = _keyed(source, d.c.holder_unit_id, case((on_time, 1), else_=0).label("on_time"),
-                      minutes.label("minutes"), on=cases.c.id == d.c.case_id)
-    return query.where(d.c.action.in_(HANDOVERS), _between(d.c.at, start, end), scope)
+    if dialect == "sqlite":
+        def following(column):
+            return (select(column)
+                    .where(x.c.case_id == e.c.case_id, x.c.seq > e.c.seq,
+                           x.c.action.in_(moves), x.c.at < end)
+                    .order_by(x.c.seq).limit(1).scalar_subquery())
+
+        rows = (select(e.c.case_id, e.c.at, e.c.due_at, e.c.holder_unit_id,
+                       following(x.c.action).label("next_action"),
+                       following(x.c.at).label("next_at"))
+                .where(e.c.action.in_(HANDOVERS), _between(e.c.at, start, end)).subquery("d"))
+        wanted = true()
+    else:
+        in_p = select(e.c.case_id).where(e.c.action.in_(HANDOVERS), _between(e.c.at, start, end))
+        w = dict(partition_by=e.c.case_id, order_by=e.c.seq)
+        rows = (select(e.c.case_id, e.c.action, e.c.at, e.c.due_at, e.c.holder_unit_id,
+                       func.lead(e.c.action).over(**w).label("next_action"),
+                       func.lead(e.c.at).over(**w).label("next_at"))
+                .where(e.c.action.in_(moves), e.c.at < end, e.c.case_id.in_(in_p))
+                .subquery("d"))
+        wanted = and_(rows.c.action.in_(HANDOVERS), rows.c.at >= start)
+    signed = rows.c.next_action == Action.SIGN.value
+    on_time = and_(signed, rows.c.next_at <= rows.c.due_at)
+    minutes = case((signed, _seconds(rows.c.next_at, rows.c.at, dialect) / 60.0), else_=None)
+    query, _ = _keyed(rows, rows.c.holder_unit_id, case((on_time, 1), else_=0).label("on_time"),
+                      minutes.label("minutes"), on=cases.c.id == rows.c.case_id)
+    return query.where(wanted, scope)
 
 
 def _ack_counts(start, end, scope, dialect):
@@ -565,15 +620,19 @@ def _buckets(col, edges: list[datetime]):
 
 
 async def _hotspots(conn, period: Period, end, scope, names: _Names) -> list[dict]:
+    """Counts per category and per community in P and in each of the 4
+    periods before: one index range per period (cases by created_at), not a
+    CASE bucket per case over all five."""
     periods = [period.shift(-i) for i in range(HOTSPOT_BASE_PERIODS, 0, -1)]
     edges = [p.start for p in periods] + [period.start, end]
-    bucket = _buckets(cases.c.created_at, edges)
     found = []
     for kind, column, label in (("category", cases.c.category_id, names.category),
                                 ("community", cases.c.community_id, names.unit)):
-        query = (select(column, bucket, func.count())
-                 .where(_between(cases.c.created_at, edges[0], end), column.is_not(None), scope)
-                 .group_by(column, bucket))
+        query = union_all(*[
+            select(column, literal(b), func.count())
+            .where(_between(cases.c.created_at, lo, hi), column.is_not(None), scope)
+            .group_by(column)
+            for b, (lo, hi) in enumerate(zip(edges, edges[1:]))])
         counts: dict[int, list[int]] = defaultdict(lambda: [0] * (HOTSPOT_BASE_PERIODS + 1))
         for key, b, n in await conn.execute(query):
             counts[key][b] = n
@@ -625,17 +684,16 @@ async def _repeats(conn, start, end, scope, names: _Names) -> list[dict]:
 
 def _densest(seen: list[tuple[float, int]], start: float) -> list | None:
     """The largest run of 3+ cases within 30 days ending at a case in P
-    (times in epoch seconds)."""
-    best = None
+    (times in epoch seconds); the earliest such run on a tie."""
+    best, size = None, 0
     lo = 0
     window = REPEAT_WINDOW.total_seconds()
     for hi, (at, _) in enumerate(seen):
         while at - seen[lo][0] >= window:
             lo += 1
-        run = seen[lo:hi + 1]
-        if at >= start and len(run) >= REPEAT_MIN and (best is None or len(run) > len(best)):
-            best = run
-    return best
+        if at >= start and hi - lo + 1 >= REPEAT_MIN and hi - lo + 1 > size:
+            best, size = (lo, hi), hi - lo + 1
+    return seen[best[0]:best[1] + 1] if best else None
 
 
 def _epoch(column, dialect: str):
@@ -679,17 +737,28 @@ async def daily(db: Database, actor: Actor, period: Period,
 async def on_time_trend(db: Database, actor: Actor, last: Period, weeks: int = 12,
                         now: datetime | None = None) -> list[tuple[Period, float | None]]:
     """The on-time rate of each of the ``weeks`` ISO weeks ending with the one
-    that holds ``last``'s final day."""
+    that holds ``last``'s final day: one query grouped by week, each week's
+    resolutions taken as of that week's end (as its own bulletin does)."""
     cutoff = now or clock.now()
     final = Period.containing("week", _local_midnight(last.last_day))
-    scope = case_scope(actor)
-    trend = []
+    periods = [final.shift(-i) for i in range(weeks - 1, -1, -1)]
+    edges = [w.start for w in periods] + [final.end]
+    e, later = events, events.alias("later")
+    # The end of the row's week (or the cut-off), as its bulletin sees it.
+    week_end = case(*[(e.c.at < edge, min(edge, cutoff)) for edge in edges[1:-1]],
+                    else_=min(edges[-1], cutoff))
+    again = exists().where(later.c.case_id == e.c.case_id, later.c.seq > e.c.seq,
+                           later.c.action.in_(RESOLUTIONS), later.c.at < week_end)
+    has_due = and_(e.c.action == Action.RESOLVE.value, e.c.due_at.is_not(None))
+    bucket = _buckets(e.c.at, edges)
+    query = (select(bucket, func.count().filter(has_due),
+                    func.count().filter(and_(has_due, e.c.at <= e.c.due_at)))
+             .select_from(e.join(cases, cases.c.id == e.c.case_id))
+             .where(e.c.action.in_(RESOLUTIONS), _between(e.c.at, edges[0], min(edges[-1], cutoff)),
+                    ~again, case_scope(actor))
+             .group_by(bucket))
+    counts = [(0, 0)] * weeks
     async with db.read() as conn:
-        for week in (final.shift(-i) for i in range(weeks - 1, -1, -1)):
-            rows = _resolutions(week.start, min(week.end, cutoff), scope,
-                                conn.dialect.name).subquery()
-            query = select(func.coalesce(func.sum(rows.c.has_due), 0),
-                           func.coalesce(func.sum(rows.c.on_time), 0))
-            whole, part = (await conn.execute(query)).one()
-            trend.append((week, rate(part, whole)))
-    return trend
+        for b, whole, part in await conn.execute(query):
+            counts[b] = (whole, part)
+    return [(week, rate(part, whole)) for week, (whole, part) in zip(periods, counts)]

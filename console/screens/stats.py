@@ -129,10 +129,13 @@ class StatsScreen(Screen):
     async def load(self) -> None:
         app, period = self.app, self.period
         now = clock.now()
-        report = await stats.compute(app.db, app.actor, period, now)
-        previous = await stats.compute(app.db, app.actor, period.previous(), now)
-        daily = await stats.daily(app.db, app.actor, period, now)
-        trend = await stats.on_time_trend(app.db, app.actor, period, now=now)
+        # Independent figures, computed together; the previous period only
+        # for comparison, so without its hotspots and repeat complaints.
+        report, previous, daily, trend = await asyncio.gather(
+            stats.compute(app.db, app.actor, period, now),
+            stats.compute(app.db, app.actor, period.previous(), now, extras=False),
+            stats.daily(app.db, app.actor, period, now),
+            stats.on_time_trend(app.db, app.actor, period, now=now))
         self.post_message(StatsLoaded(Loaded(period, report, previous, daily, trend)))
 
     def on_stats_loaded(self, message: StatsLoaded) -> None:
