@@ -123,4 +123,6 @@ catalog({
     "intake.error.not_list": ("不是 Open311 服务请求列表（应以 [ 开头）",
                               "not a list of Open311 service requests (should start with [)"),
     "intake.error.truncated": ("文件意外结束", "unexpected end of file"),
+    "intake.error.json_number": ("数字过长", "a number too long"),
+    "intake.error.json_depth": ("嵌套层数过多", "nested too deeply"),
 })

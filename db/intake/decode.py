@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import BinaryIO
 
-from ..text import CONTROL, strip_controls
+from ..text import CONTROL, UNSTORABLE, strip_controls
 
 SAMPLE_BYTES = 256 * 1024
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
@@ -44,15 +44,16 @@ def open_text(path: Path) -> tuple[io.TextIOWrapper, BinaryIO]:
     return io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline=""), raw
 
 
-_SUSPECT = re.compile(CONTROL.pattern + "|" + _UNDECODABLE.pattern)
+_SUSPECT = re.compile(CONTROL.pattern + "|" + UNSTORABLE.pattern)
 
 
 def clean_fields(fields: dict[str, str]) -> dict[str, str] | None:
     """``fields`` stored as given minus control characters (the CR of a CRLF
-    included), or None when one holds undecodable bytes.  Most records need
-    nothing, and one search over all their text says so."""
+    included), or None when one holds undecodable bytes or another lone
+    surrogate (a JSON escape).  Most records need nothing, and one search over
+    all their text says so."""
     if _SUSPECT.search("\n".join(fields.values())) is None:
         return fields
-    if any(_UNDECODABLE.search(value) for value in fields.values()):
+    if any(UNSTORABLE.search(value) for value in fields.values()):
         return None
     return {name: strip_controls(value) for name, value in fields.items()}

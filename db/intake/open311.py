@@ -97,6 +97,12 @@ def read_open311(stream: io.TextIOBase) -> Iterator[Record | Rejection]:
                 if not source.fill():
                     yield Rejection(line, "bad_json", detail=exc.msg)
                     return
+            except ValueError:  # more digits than Python converts to an int: more text won't help
+                yield Rejection(line, "bad_json", detail=t("intake.error.json_number"))
+                return
+            except RecursionError:
+                yield Rejection(line, "bad_json", detail=t("intake.error.json_depth"))
+                return
         source.advance(end)
         expect_item = False
         yield _record(line, value)

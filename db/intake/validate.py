@@ -104,7 +104,10 @@ def parse_time(value: str, now: datetime) -> datetime | None:
         if not _LOCAL.fullmatch(value):  # a date alone, or a compact form: not a call time
             return None
         moment = moment.replace(tzinfo=clock.LOCAL_TZ)
-    moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    try:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    except OverflowError:  # 0001-01-01 local is before year 1 in UTC
+        return None
     return None if moment - now > FUTURE_SLACK else moment
 
 
