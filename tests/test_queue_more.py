@@ -101,3 +101,98 @@ async def test_a_refused_action_still_shows_the_row_as_it_is_now(demo_url, demo_
         notes = (await conn.scalars(select(events.c.note).where(
             events.c.case_id == case["id"], events.c.action == "note"))).all()
     assert "mine" not in notes and "elsewhere" in notes
+
+
+# -- 2. marks survive paging -----------------------------------------------------------
+
+def status(screen: QueueScreen) -> str:
+    return str(screen.query_one("#status").render())
+
+
+async def mark(pilot, screen: QueueScreen, case_id: int) -> None:
+    screen.table.move_cursor(row=screen.order.index(case_id))
+    await until(pilot, lambda: screen.selected == case_id)
+    await pilot.press("space")
+    await until(pilot, lambda: case_id in screen.marks)
+
+
+async def test_marks_survive_paging_and_a_batch_acts_on_every_mark(demo_url, demo_db, officer):
+    """Three in-progress cases marked, the window slides past them: the marks
+    stay.  One is resolved elsewhere (it leaves the view: its mark goes), one
+    gets a note elsewhere (still in view, but its version changed); the batch
+    supervises the third and refuses the changed one as a conflict."""
+    from gridconsole.db.workflow import load_actor, note, resolve
+    from gridconsole.console.messages import DataChanged
+
+    app = await console(demo_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen) and app.screen.order)
+        screen = app.screen
+        screen.post_message(FilterRequested(CaseFilter(states=("in_progress", "closed"),
+                                                       include_closed=True)))
+        await until(pilot, lambda: len(screen.order) == 100 and any(
+            row["state"] == "closed" for row in screen.rows.values()))
+        targets = [i for i in screen.order if screen.rows[i]["state"] == "in_progress"][:3]
+        assert len(targets) == 3
+        before = {i: await state_of(demo_db, i) for i in targets}
+        for case_id in targets:
+            await mark(pilot, screen, case_id)
+        assert set(screen.marks) == set(targets) and "已标记3件" in status(screen)
+        for _ in range(80):
+            if screen.more_before and not set(targets) & set(screen.order):
+                break
+            await pilot.press("pagedown")
+            await pilot.pause(0.05)
+        assert screen.more_before and not set(targets) & set(screen.order)
+        assert set(screen.marks) == set(targets) and "已标记3件" in status(screen)
+
+        left, changed, kept = targets
+        await resolve(demo_db, officer, left, result="fixed elsewhere", closure_reason="solved")
+        await note(demo_db, await load_actor(demo_db, "duban"), changed, note="elsewhere")
+        screen.post_message(DataChanged())
+        await until(pilot, lambda: left not in screen.marks)
+        assert set(screen.marks) == {changed, kept} and "已标记2件" in status(screen)
+
+        await pilot.press("u")
+        await until(pilot, lambda: not isinstance(app.screen, QueueScreen))
+        await pilot.press(*"weekly review", "enter")
+        await until(pilot, lambda: kept not in screen.marks and len(app._notifications) >= 2)
+        messages = [n.message for n in app._notifications]
+        assert any("duban" in m for m in messages), messages
+        assert set(screen.marks) == {changed} and "已标记1件" in status(screen)
+    after = {i: await state_of(demo_db, i) for i in targets}
+    (b_left, n_left), (a_left, m_left) = before[left], after[left]
+    assert a_left["state"] == "resolved" and a_left["supervise_count"] == b_left["supervise_count"]
+    (b_changed, n_changed), (a_changed, m_changed) = before[changed], after[changed]
+    assert a_changed["supervise_count"] == b_changed["supervise_count"]
+    assert m_changed == n_changed + 1  # the note only
+    (b_kept, n_kept), (a_kept, m_kept) = before[kept], after[kept]
+    assert a_kept["supervise_count"] == b_kept["supervise_count"] + 1 and m_kept == n_kept + 1
+
+
+async def test_a_mark_in_the_window_leaves_with_its_case_and_a_new_view_clears_marks(
+        demo_url, demo_db, officer):
+    from gridconsole.db.workflow import resolve
+    from gridconsole.console.messages import DataChanged
+
+    app = await console(demo_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen) and app.screen.order)
+        screen = app.screen
+        screen.post_message(FilterRequested(CaseFilter(states=("in_progress",))))
+        await until(pilot, lambda: screen.order and all(
+            screen.rows[i]["state"] == "in_progress" for i in screen.order))
+        first, second = screen.order[:2]
+        await mark(pilot, screen, first)
+        await mark(pilot, screen, second)
+        await resolve(demo_db, officer, first, result="done elsewhere", closure_reason="solved")
+        screen.post_message(DataChanged())
+        await until(pilot, lambda: first not in screen.order)
+        assert set(screen.marks) == {second} and "已标记1件" in status(screen)
+        assert screen.table.get_cell(str(second), "mark").plain == "●"
+        await pilot.press("right_square_bracket")  # another view
+        await until(pilot, lambda: screen.view is not None and screen.order)
+        assert not screen.marks and "已标记" not in status(screen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert all(screen.table.get_cell(str(i), "mark").plain == " " for i in screen.order)

@@ -4,6 +4,11 @@ The table holds a window of at most ``WINDOW`` rows of a keyset-paginated
 query; moving near either end fetches the next page.  Every refresh (another
 terminal's commit, an action done here) re-reads the window and updates rows
 by key, so the selected case, the marks and the scroll position survive.
+Marks outlive the window: a marked case keeps the row (and so the version)
+last seen on screen until it leaves the view (checked by id on every
+re-read), is acted on, or the view or filter changes; a batch acts on every
+mark, and a version changed meanwhile is refused by the workflow as a
+conflict and reported.
 Database work runs in workers that post the ``*Loaded``/``*Acted`` messages.
 """
 from __future__ import annotations
@@ -131,10 +136,12 @@ class QueueScreen(Screen):
 
     class PageLoaded(Message):
         def __init__(self, generation: int, rows: list[dict], where: str, more: bool,
-                     counts: dict[str, int] | None, critical: list[int]) -> None:
+                     counts: dict[str, int] | None, critical: list[int],
+                     marked: dict[int, bool] | None = None) -> None:
             super().__init__()
             self.generation, self.rows, self.where, self.more = generation, rows, where, more
             self.counts, self.critical = counts, critical
+            self.marked = marked or {}  # marked case outside the rows -> still in the view?
 
     class DetailLoaded(Message):
         def __init__(self, case_id: int, detail: Detail | None) -> None:
@@ -165,7 +172,7 @@ class QueueScreen(Screen):
         self.more_after = self.more_before = False
         self.paging = False
         self.generation = 0
-        self.marks: set[int] = set()
+        self.marked: dict[int, dict] = {}  # marked case -> its row as last seen
         self.selected: int | None = None
         self.counts: dict[str, int] = {}
         self.newest: int | None = None
@@ -183,6 +190,11 @@ class QueueScreen(Screen):
             yield CaseDetail(id="detail")
         yield Input(placeholder=t("queue.search_hint"), id="search")
         yield QueueFooter()
+
+    @property
+    def marks(self):
+        """The marked case ids (a set-like view)."""
+        return self.marked.keys()
 
     @property
     def table(self) -> CaseTable:
@@ -225,12 +237,19 @@ class QueueScreen(Screen):
                           after=after, before=before, limit=limit + 1)
         more = len(rows) > limit
         rows = (rows[1:] if before is not None else rows[:limit]) if more else rows
-        tally, critical = None, []
+        tally, critical, marked = None, [], {}
         if counts:
             tally = await view_counts(app.db, app.actor)
             newest, critical = await arrivals(app.db, app.actor, self.newest)
             self.newest = newest
-        self.post_message(self.PageLoaded(generation, rows, where, more, tally, critical))
+        if where == "all":
+            # Marked cases outside the rows: still in the view?  (by primary key)
+            shown = {row["id"] for row in rows}
+            outside = [case_id for case_id in self.marked if case_id not in shown]
+            found = await rows_by_id(app.db, app.actor, self.case_filter, self.sort, outside)
+            marked = {case_id: found.get(case_id, (None, False))[1] for case_id in outside}
+        self.post_message(self.PageLoaded(generation, rows, where, more, tally, critical,
+                                          marked))
 
     def on_queue_screen_page_loaded(self, message: PageLoaded) -> None:
         self.paging = False
@@ -239,6 +258,9 @@ class QueueScreen(Screen):
         if message.counts is not None:
             self.counts = message.counts
         rows = message.rows
+        for case_id, still in message.marked.items():
+            if not still:
+                self.marked.pop(case_id, None)  # it left the view
         if message.where == "all":
             self.more_after = message.more
         elif message.where == "after":
@@ -268,12 +290,15 @@ class QueueScreen(Screen):
         keep = self._at_cursor()  # not self.selected: its event may still be queued
         new = {row["id"]: row for row in rows}
         gone = [i for i in self.order if i not in new]
-        self.marks.difference_update(gone)  # a batch never acts on cases out of view
+        for case_id in self.marked.keys() & new.keys():
+            self.marked[case_id] = new[case_id]  # seen again: its version as shown
         now = clock.now()
         minute = now.replace(second=0, microsecond=0)  # the cells show no finer time
         fresh = minute != self.cells_minute
         cells = {case_id: self.cells[case_id]
-                 if not fresh and self.rows.get(case_id) == row else self._cells(row, now)
+                 if not fresh and self.rows.get(case_id) == row
+                 and self._mark_shown(case_id) == (case_id in self.marked)
+                 else self._cells(row, now)
                  for case_id, row in new.items()}
         self.cells_minute = minute
         if len(gone) > REBUILD_AT:
@@ -299,6 +324,9 @@ class QueueScreen(Screen):
             table.move_cursor(row=min(table.cursor_row, len(self.order) - 1), scroll=scroll)
         self._select_current()
 
+    def _mark_shown(self, case_id: int) -> bool:
+        return self.cells[case_id][0].plain == "●"
+
     def _cells(self, row: dict, now) -> list:
         urgency = Urgency(row["urgency"])
         state = Text(State(row["state"]).label)
@@ -306,7 +334,7 @@ class QueueScreen(Screen):
             state.append(t("queue.supervised"), style="bold red")
         place = " ".join(filter(None, [row["street"], row["community"]]))
         cells = {
-            "mark": Text("●" if row["id"] in self.marks else " ", style="bold magenta"),
+            "mark": Text("●" if row["id"] in self.marked else " ", style="bold magenta"),
             "id": Text(str(row["id"])),
             "urgency": Text(urgency.label, style="bold red" if urgency is Urgency.CRITICAL else
                             ("yellow" if urgency is Urgency.URGENT else "")),
@@ -338,8 +366,8 @@ class QueueScreen(Screen):
         status.append(f"  {t('queue.shown', n=len(self.order))}")
         if self.more_after or self.more_before:
             status.append(f" {t('queue.more')}")
-        if self.marks:
-            status.append(f"  {t('queue.marked', n=len(self.marks))}", style="bold magenta")
+        if self.marked:
+            status.append(f"  {t('queue.marked', n=len(self.marked))}", style="bold magenta")
         self.query_one("#status", Static).update(status)
 
     # -- selection and detail -----------------------------------------------------
@@ -382,7 +410,7 @@ class QueueScreen(Screen):
         """The footer shows the keys that apply; redrawing it is costly, so only
         when the answer can change (another state, or marks appearing)."""
         row = self.rows.get(self.selected) if self.selected is not None else None
-        signature = (row and row["state"], bool(self.marks))
+        signature = (row and row["state"], frozenset(r["state"] for r in self.marked.values()))
         if signature != self.keys_for:
             self.keys_for = signature
             self.refresh_bindings()
@@ -426,14 +454,14 @@ class QueueScreen(Screen):
         self.view = next((name for name, v in VIEWS.items() if v == f), None)
         self.base, self.search = f, ""
         self.sort = Sort("id", descending=True) if f.include_closed else Sort()
-        self.marks.clear()
+        self.marked.clear()
         self.reload(fresh=True)
 
     # -- views, sort, search, filter ------------------------------------------------
 
     def _apply(self, base: CaseFilter, view: str | None) -> None:
         self.base, self.view = base, view
-        self.marks.clear()
+        self.marked.clear()
         self.reload(fresh=True)
 
     def action_next_view(self, step: int = 1) -> None:
@@ -473,6 +501,8 @@ class QueueScreen(Screen):
 
     @on(Input.Submitted, "#search")
     def searched(self, event: Input.Submitted) -> None:
+        if event.value.strip() != self.search:
+            self.marked.clear()  # another filter: marks belong to the view they were made in
         self.search = event.value.strip()
         self._end_search()
         self.reload(fresh=True)
@@ -529,7 +559,8 @@ class QueueScreen(Screen):
     def action_mark(self) -> None:
         if self.selected is None:
             return
-        self.marks.symmetric_difference_update({self.selected})
+        if self.marked.pop(self.selected, None) is None:
+            self.marked[self.selected] = self.rows[self.selected]
         cells = self._cells(self.rows[self.selected], clock.now())
         self.cells[self.selected] = cells
         self.table.update_cell(str(self.selected), "mark", cells[0])
@@ -540,8 +571,8 @@ class QueueScreen(Screen):
     # -- case actions -------------------------------------------------------------
 
     def _targets(self, command: Command) -> list[dict]:
-        if command.name in BATCH and self.marks:
-            return [self.rows[i] for i in self.order if i in self.marks]
+        if command.name in BATCH and self.marked:
+            return list(self.marked.values())  # also those paged out of the window
         return [self.rows[self.selected]] if self.selected in self.rows else []
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -609,7 +640,8 @@ class QueueScreen(Screen):
         self.post_message(self.CasesActed(action, done, refusals, found))
 
     def on_queue_screen_cases_acted(self, message: CasesActed) -> None:
-        self.marks.difference_update(message.done)
+        for case_id in message.done:
+            self.marked.pop(case_id, None)
         self._update_rows({i: row for i, (row, _) in message.found.items()})
         self._draw_bars()
         self._refresh_keys()
@@ -628,6 +660,8 @@ class QueueScreen(Screen):
             if case_id not in self.rows:
                 continue
             row = {**row, "key": self.rows[case_id]["key"]}
+            if case_id in self.marked:
+                self.marked[case_id] = row
             cells = self._cells(row, now)
             for key, value, before in zip(COLUMNS, cells, self.cells[case_id]):
                 if value != before:
