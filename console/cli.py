@@ -15,7 +15,7 @@ import sys
 from datetime import datetime
 
 from ..db import clock
-from ..db.engine import CannotOpen, Database, default_url
+from ..db.engine import CannotOpen, Database, Unavailable, default_url
 from ..db.i18n import catalog, language_from_locale, set_language, t
 from ..db.lifecycle import Refused
 from ..db.operators import authenticate
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return launch(args)
         return asyncio.run(args.func(args))
-    except (CannotOpen, UsageError) as exc:
+    except (CannotOpen, Unavailable, UsageError) as exc:
         return fail(str(exc), EXIT_USAGE)
     except Refused as exc:
         return fail(str(exc), EXIT_REFUSED)

@@ -274,8 +274,8 @@ async def test_a_street_officer_sees_and_handles_only_its_street(demo_url, demo_
         assert streets == {officer.scope_unit_id}
         screen.post_message(FilterRequested(CaseFilter(case_ids=(outside["id"],))))
         await until(pilot, lambda: screen.base.case_ids == (outside["id"],))
-        await pilot.pause(0.3)
-        assert screen.order == [] and screen.selected is None
+        await until(pilot, lambda: screen.order == [])  # the page reloaded, empty
+        assert screen.selected is None
         await pilot.press("s")
     assert (await state_of(demo_db, outside["id"]))[0]["version"] == outside["version"]
 
@@ -292,7 +292,7 @@ async def test_marked_cases_are_supervised_at_once(demo_url, demo_db):
         screen.post_message(FilterRequested(CaseFilter(case_ids=tuple(ids))))
         await until(pilot, lambda: sorted(screen.order) == sorted(ids))
         await pilot.press("space", "space", "space")
-        assert screen.marks == set(ids)
+        assert set(screen.marks) == set(ids)
         await pilot.press("u")
         await until(pilot, lambda: isinstance(app.screen, ActionForm))
         await pilot.press(*"weekly review", "enter")
@@ -337,9 +337,6 @@ async def test_paging_keeps_at_most_a_window(demo_url):
         assert screen.order[0] == first and screen.selected == first
 
 
-@pytest.mark.skip(reason="once in three CI runs the event loop's teardown after this test waited forever "
-                         "for a leftover task; skipped until that task is found (tests/test_terminals.py "
-                         "still checks that two consoles see each other's commits within 2 s)")
 async def test_another_terminal_shows_up_keeping_the_cursor(demo_url, demo_db):
     """A case received elsewhere appears within 2 s; a critical one rings once."""
     from gridconsole.db.workflow import receive
@@ -351,7 +348,8 @@ async def test_another_terminal_shows_up_keeping_the_cursor(demo_url, demo_db):
         await until(pilot, lambda: isinstance(app.screen, QueueScreen) and app.screen.order)
         screen = app.screen
         await pilot.press("right_square_bracket")  # 待受理: where a new case lands
-        await until(pilot, lambda: screen.view == "received" and len(screen.order) >= 2)
+        await until(pilot, lambda: screen.view == "received" and len(screen.order) >= 2
+                    and all(screen.rows[i]["state"] == "received" for i in screen.order))
         await pilot.press("space")
         await until(pilot, lambda: screen.selected == screen.order[1])
         chosen, marks = screen.selected, set(screen.marks)
@@ -365,7 +363,7 @@ async def test_another_terminal_shows_up_keeping_the_cursor(demo_url, demo_db):
         started = loop.time()
         await until(pilot, lambda: new_id in screen.order, timeout=2.0)
         assert loop.time() - started < 2.0
-        assert screen.selected == chosen and screen.marks == marks
+        assert screen.selected == chosen and set(screen.marks) == marks
         assert screen.table.get_row_at(screen.table.cursor_row)[1].plain == str(chosen)
         await until(pilot, lambda: rings == [1])
         await pilot.pause(0.6)

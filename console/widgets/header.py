@@ -25,6 +25,7 @@ class CenterHeader(Static):
     def on_mount(self) -> None:
         self.headline = self.app.headline
         self.watch(self.app, "headline", self._set, init=False)
+        self.watch(self.app, "db_waiting", lambda _: self.refresh(), init=False)
 
     def _set(self, value: Headline | None) -> None:
         self.headline = value
@@ -34,6 +35,8 @@ class CenterHeader(Static):
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f" {t('app.center')} ", style="bold")
         line.append(f"│ {t(self.title_key)} ")
+        if app.db_waiting:  # first, so that even 80 columns show it
+            line.append(f"│ {t('header.waiting')} ", style="bold yellow")
         actor = app.actor
         if actor is not None:
             line.append(f"│ {clean(actor.name)} ({actor.role.label})")
@@ -55,4 +58,5 @@ catalog({
     "header.open": ("在办", "Open"),
     "header.overdue": ("超期", "Overdue"),
     "header.refreshed": ("刷新", "Refreshed"),
+    "header.waiting": ("⏳ 等待数据库", "⏳ waiting for the database"),
 })
