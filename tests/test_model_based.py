@@ -34,9 +34,9 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
-from gridconsole.db import clock, gridstatus, workflow as wf
+from gridconsole.db import clock, gridstatus, stats, workflow as wf
 from gridconsole.db.domain import (
     HELD_STATES, OPEN_STATES, ROLE_ACTIONS, TRANSITIONS, Action, Channel, ClosureReason, Satisfaction, State, Urgency,
     allowed_actions,
@@ -331,6 +331,28 @@ class Workflow(RuleBasedStateMachine):
         for case_id in self.pool:
             self.check_replay(*self.run(self._snapshot(case_id))[::2])
         self.run(self._check_headline())
+        self.run(self._check_statistics())
+
+    async def _check_statistics(self):
+        """The running week's bulletin counts what direct SQL counts: cases
+        received (in all and per street), supervisions, and overdue cases."""
+        now = clock.now()
+        week = stats.Period.containing("week", now)
+        report = await stats.compute(self.world.db, self.world.actors["demo"], week, now=now)
+        in_week = and_(cases.c.created_at >= week.start, cases.c.created_at < now)
+        async with self.world.db.read() as conn:
+            received = dict((await conn.execute(select(cases.c.street_id, func.count())
+                                                .where(in_week).group_by(cases.c.street_id))).all())
+            supervised = await conn.scalar(select(func.count()).select_from(events).where(
+                events.c.action == Action.SUPERVISE.value, events.c.at >= week.start,
+                events.c.at < now))
+            overdue = await conn.scalar(select(func.count()).select_from(cases).where(
+                cases.c.state.in_([s.value for s in HELD_STATES]), cases.c.resolve_due < now))
+        totals = report.totals
+        assert (totals["received"], totals["supervised"], totals["overdue_open"]) == \
+            (sum(received.values()), supervised, overdue)
+        for unit in report.ranked("street") + report.apart("street"):
+            assert unit["received"] == received.get(unit["unit_id"], 0), unit["unit"]
 
     async def _check_headline(self):
         """The header figures and the grid tree's figures equal direct SQL."""
