@@ -77,6 +77,8 @@ COMMANDS: list[Command] = [
     Command("next_sort", "greater_than_sign", show=False),
     Command("prev_sort", "less_than_sign", show=False),
     Command("reverse", "minus", show=False),
+    Command("first", "home", show=False),
+    Command("last", "end", show=False),
     Command("detail_down", "J", show=False),
     Command("detail_up", "K", show=False),
     Command("help", "question_mark"),
@@ -86,7 +88,7 @@ CASE_COMMANDS = [c for c in COMMANDS if c.case_action is not None]
 #: Keys as the help screen writes them.
 KEY_NAMES = {"space": "Space", "slash": "/", "question_mark": "?", "right_square_bracket": "]",
              "left_square_bracket": "[", "greater_than_sign": ">", "less_than_sign": "<",
-             "minus": "-"}
+             "minus": "-", "home": "Home", "end": "End"}
 
 
 def bindings() -> list[Binding]:
@@ -138,6 +140,12 @@ catalog({
     "cmd.prev_sort": ("按上一列排序", "Sort by previous column"),
     "cmd.reverse": ("倒序", "Reverse order"),
     "cmd.help": ("帮助", "Help"),
+    "cmd.first": ("第一件", "First case"),
+    "cmd.last": ("最后一件", "Last case"),
+    "cmd.help.first": ("跳到本视图的第一件工单（不只是已加载的）",
+                       "Go to the first case of the view (not just of the loaded rows)"),
+    "cmd.help.last": ("跳到本视图的最后一件工单（不只是已加载的）",
+                      "Go to the last case of the view (not just of the loaded rows)"),
     "cmd.detail_down": ("详情下翻", "Detail down"),
     "cmd.detail_up": ("详情上翻", "Detail up"),
     "cmd.help.detail_down": ("向下滚动工单详情", "Scroll the case detail down"),

@@ -150,18 +150,20 @@ def _joined(query):
 
 async def page(db: Database, actor: Actor, f: CaseFilter, sort: Sort = Sort(), *,
                after: tuple | None = None, before: tuple | None = None,
-               start: tuple | None = None, limit: int = PAGE) -> list[dict]:
+               start: tuple | None = None, last: bool = False, limit: int = PAGE) -> list[dict]:
     """One keyset page in display order.  ``after``/``before`` are the ``key``
-    of a row (exclusive); ``start`` is inclusive (a refresh of what is shown).
-    Each row carries its ``key``."""
+    of a row (exclusive); ``start`` is inclusive (a refresh of what is shown);
+    ``last``: the last ``limit`` rows of the view (the keyset read from the
+    other end).  Each row carries its ``key``."""
     async with db.read() as conn:
         return await page_on(conn, actor, f, sort, after=after, before=before,
-                             start=start, limit=limit)
+                             start=start, last=last, limit=limit)
 
 
 async def page_on(conn: AsyncConnection, actor: Actor, f: CaseFilter, sort: Sort = Sort(), *,
                   after: tuple | None = None, before: tuple | None = None,
-                  start: tuple | None = None, limit: int = PAGE) -> list[dict]:
+                  start: tuple | None = None, last: bool = False,
+                  limit: int = PAGE) -> list[dict]:
     keys = [*SORTS[sort.column](), cases.c.id]
     if conn.dialect.name == "sqlite" and not f.include_closed:
         # The open states are a few percent of the table: SQLite would otherwise
@@ -170,9 +172,10 @@ async def page_on(conn: AsyncConnection, actor: Actor, f: CaseFilter, sort: Sort
         keys = [UnaryExpression(k, operator=custom_op("+"), type_=k.type) for k in keys]
     labelled = [k.label(f"k{i}") for i, k in enumerate(keys)]
     query = _joined(select(*_list_columns(), *labelled)).where(filter_clause(actor, f))
-    backwards = before is not None
+    backwards = before is not None or last
     forward = sort.descending == backwards  # compare upward in key space?
-    bound = before if backwards else (after if after is not None else start)
+    bound = before if before is not None else (None if last else
+                                               (after if after is not None else start))
     if bound is not None:
         mine = tuple_(*keys)
         theirs = tuple_(*[literal(v, k.type) for k, v in zip(keys, bound)])

@@ -196,3 +196,58 @@ async def test_a_mark_in_the_window_leaves_with_its_case_and_a_new_view_clears_m
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert all(screen.table.get_cell(str(i), "mark").plain == " " for i in screen.order)
+
+
+# -- 3. Home / End -------------------------------------------------------------------
+
+async def test_home_and_end_go_to_the_true_ends_of_the_view(demo_url, demo_db, officer):
+    """End loads the view's last page (keyset from the other end), paging up
+    from there joins up without a gap, Home loads the first page again."""
+    from gridconsole.db.queue import Sort, page
+
+    wanted = CaseFilter(states=("in_progress", "closed", "resolved"), include_closed=True)
+    whole = [row["id"] for row in await page(demo_db, officer, wanted, Sort("id", True),
+                                              limit=100_000)]
+    assert len(whole) > 400
+    app = await console(demo_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen) and app.screen.order)
+        screen = app.screen
+        screen.post_message(FilterRequested(wanted))
+        await until(pilot, lambda: screen.order == whole[:100])
+        await pilot.press("end")
+        await until(pilot, lambda: screen.selected == whole[-1])
+        assert screen.order == whole[-len(screen.order):] and len(screen.order) <= 200
+        assert screen.more_before and not screen.more_after
+        assert screen.table.cursor_row == len(screen.order) - 1
+        assert screen.table.get_row_at(screen.table.cursor_row)[1].plain == str(whole[-1])
+        for _ in range(12):
+            await pilot.press("pageup")
+            await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        start = whole.index(screen.order[0])
+        assert screen.order == whole[start:start + len(screen.order)]  # no gap, no repeat
+        assert start < len(whole) - 100
+        await pilot.press("home")
+        await until(pilot, lambda: screen.selected == whole[0])
+        assert screen.order == whole[:len(screen.order)] and not screen.more_before
+        assert screen.table.cursor_row == 0
+        await pilot.press("end", "end")  # End twice: the same place
+        await until(pilot, lambda: screen.selected == whole[-1])
+
+
+async def test_home_and_end_within_one_page_and_under_the_deadline_sort(demo_url, demo_db, officer):
+    from gridconsole.db.queue import Sort, page
+
+    whole = [row["id"] for row in await page(demo_db, officer, CaseFilter(), Sort(), limit=100_000)]
+    app = await console(demo_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen) and app.screen.order)
+        screen = app.screen
+        await until(pilot, lambda: screen.order == whole[:len(screen.order)])
+        await pilot.press("end")
+        await until(pilot, lambda: screen.selected == whole[-1])
+        assert screen.order == whole[-len(screen.order):]
+        await pilot.press("home")
+        await until(pilot, lambda: screen.selected == whole[0])

@@ -59,7 +59,18 @@ BATCH = {"dispatch", "supervise"}   # marked cases can take these at once
 
 
 class CaseTable(DataTable):
+    """Home/End (and Ctrl+Home/End) go to the first and last case of the
+    view, not of the loaded rows: the screen loads that end if need be."""
     BINDINGS = [("j", "cursor_down"), ("k", "cursor_up")]
+
+    def action_scroll_top(self) -> None:
+        self.screen.action_first()
+
+    def action_scroll_bottom(self) -> None:
+        self.screen.action_last()
+
+    action_scroll_home = action_scroll_top
+    action_scroll_end = action_scroll_bottom
 
 
 class QueueFooter(Footer):
@@ -229,14 +240,31 @@ class QueueScreen(Screen):
         size = PAGE if fresh else max(PAGE, len(self.order))
         self.fetch(self.generation, "all", start=start, limit=size, counts=True)
 
+    def action_first(self) -> None:
+        """The first case of the view (Home): at hand, or its page loaded."""
+        if self.more_before:
+            self.paging = True
+            self.fetch(self.generation, "first")
+        elif self.order:
+            self.table.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        """The last case of the view (End): at hand, or its page loaded."""
+        if self.more_after:
+            self.paging = True
+            self.fetch(self.generation, "last", last=True)
+        elif self.order:
+            self.table.move_cursor(row=len(self.order) - 1)
+
     @work(exclusive=True, group="page")
     async def fetch(self, generation: int, where: str, *, start=None, after=None, before=None,
-                    limit: int = PAGE, counts: bool = False) -> None:
+                    last: bool = False, limit: int = PAGE, counts: bool = False) -> None:
         app = self.app
         rows = await page(app.db, app.actor, self.case_filter, self.sort, start=start,
-                          after=after, before=before, limit=limit + 1)
+                          after=after, before=before, last=last, limit=limit + 1)
         more = len(rows) > limit
-        rows = (rows[1:] if before is not None else rows[:limit]) if more else rows
+        backwards = before is not None or last
+        rows = (rows[1:] if backwards else rows[:limit]) if more else rows
         tally, critical, marked = None, [], {}
         if counts:
             tally = await view_counts(app.db, app.actor)
@@ -263,6 +291,10 @@ class QueueScreen(Screen):
                 self.marked.pop(case_id, None)  # it left the view
         if message.where == "all":
             self.more_after = message.more
+        elif message.where == "first":
+            self.more_before, self.more_after = False, message.more
+        elif message.where == "last":
+            self.more_before, self.more_after = message.more, False
         elif message.where == "after":
             rows = [self.rows[i] for i in self.order] + rows
             self.more_after = message.more
@@ -274,6 +306,9 @@ class QueueScreen(Screen):
             if len(rows) > WINDOW:
                 rows, self.more_after = rows[:WINDOW], True
         self._sync(rows, scroll=message.where != "all")
+        if message.where in ("first", "last") and self.order:
+            self.table.move_cursor(row=0 if message.where == "first" else len(self.order) - 1)
+            self._select_current()
         self._draw_bars()
         self._refresh_keys()  # the selected case may be in another state now
         if message.critical:
