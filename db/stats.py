@@ -30,7 +30,7 @@ import math
 import re
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import (Float, Text, and_, case, cast, exists, extract, func, literal, or_,
@@ -174,11 +174,11 @@ class Tally:
     ack_minutes: list[float] = field(default_factory=list)
 
     def merge(self, other: Tally) -> None:
-        for name, value in vars(other).items():
-            if isinstance(value, list):
-                getattr(self, name).extend(value)
-            else:
-                setattr(self, name, getattr(self, name) + value)
+        # Named fields, not vars(): a month's roll-up merges tens of thousands.
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.handle_hours.extend(other.handle_hours)
+        self.ack_minutes.extend(other.ack_minutes)
 
     def kpis(self) -> dict:
         return {
@@ -201,6 +201,9 @@ class Tally:
                             "p90": p90(self.ack_minutes)},
             "supervised": self.supervised,
         }
+
+
+_COUNTS = tuple(f.name for f in fields(Tally) if f.name not in ("handle_hours", "ack_minutes"))
 
 
 def rate(part: int, whole: int) -> float | None:
