@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from gridconsole.console.messages import FilterRequested
 from gridconsole.console.screens import queue as queue_module
@@ -251,3 +251,118 @@ async def test_home_and_end_within_one_page_and_under_the_deadline_sort(demo_url
         assert screen.order == whole[-len(screen.order):]
         await pilot.press("home")
         await until(pilot, lambda: screen.selected == whole[0])
+
+
+# -- 4. escalate with assisting units ------------------------------------------------------
+
+async def _community_held(db) -> dict:
+    return await find(db, cases.c.state == "in_progress", cases.c.holder_unit_id.in_(
+        select(units.c.id).where(units.c.kind == "community")))
+
+
+async def _highlight(pilot, picker: HolderPicker, index: int) -> None:
+    options = picker.query_one("#choices")
+    while options.highlighted != index:
+        await pilot.press("down" if options.highlighted < index else "up")
+
+
+def _label(picker: HolderPicker, name: str) -> str:
+    return str(picker.query_one(f"#{name}").render())
+
+
+async def test_escalate_with_assisting_units(demo_url, demo_db):
+    """吹哨: Space marks two departments as 协办 (a unit that may not assist
+    is refused with a hint), Enter on the lead (主办) confirms; the note form
+    follows; one transaction, one event; the detail names the assisting units."""
+    from gridconsole.console.widgets.case_detail import CaseDetail
+
+    case = await _community_held(demo_db)
+    before, n_before = await state_of(demo_db, case["id"])
+    app = await console(demo_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await show_only(app, pilot, case["id"])
+        screen = app.screen
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, HolderPicker) and app.screen.choices)
+        picker = app.screen
+        hint = " ".join(str(label.render()) for label in picker.query("Label"))
+        assert "空格" in hint and "协办" in hint and "Esc" in hint
+        choices = picker.choices
+        lead = choices[0]
+        helpers = [c for c in choices if c.kind == "department"][:2]
+        assert lead.kind != "department" and len(helpers) == 2
+        await pilot.press("space")  # the lead (a street or community) cannot assist
+        await until(pilot, lambda: "不能协办" in _label(picker, "chosen"))
+        assert not picker.assists
+        for helper in helpers:
+            await _highlight(pilot, picker, choices.index(helper))
+            await pilot.press("space")
+        assert set(picker.assists) == {h.unit_id for h in helpers}
+        await _highlight(pilot, picker, 0)
+        chosen = _label(picker, "chosen")
+        assert lead.name in chosen and all(h.name in chosen for h in helpers)
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, HolderPicker)
+                    and not isinstance(app.screen, QueueScreen))
+        await pilot.press(*"joint handling", "enter")
+        await until(pilot, lambda: screen.rows[case["id"]]["version"] == before["version"] + 1)
+        body = screen.query_one(CaseDetail).query_one("#detail-body")
+        await until(pilot, lambda: all(h.name in str(body.render()) for h in helpers)
+                    and "协办" in str(body.render()))
+    after, n_after = await state_of(demo_db, case["id"])
+    assert after["state"] == "dispatched" and after["holder_unit_id"] == lead.unit_id
+    assert after["escalate_count"] == before["escalate_count"] + 1
+    assert n_after == n_before + 1 and after["version"] == before["version"] + 1
+    async with demo_db.read() as conn:
+        helping = set((await conn.scalars(select(assists.c.unit_id).where(
+            assists.c.case_id == case["id"]))).all())
+        last = (await conn.execute(select(events.c.action, events.c.note).where(
+            events.c.case_id == case["id"]).order_by(events.c.seq.desc()).limit(1))).one()
+    assert helping == {h.unit_id for h in helpers}
+    assert last.action == "escalate" and last.note == "joint handling"
+
+
+async def test_escalate_with_no_assisting_unit_and_escape_cancels(demo_url, demo_db):
+    case = await _community_held(demo_db)
+    before = await state_of(demo_db, case["id"])
+    app = await console(demo_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_only(app, pilot, case["id"])
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, HolderPicker) and app.screen.choices)
+        picker = app.screen
+        helper = next(c for c in picker.choices if c.kind == "department")
+        await _highlight(pilot, picker, picker.choices.index(helper))
+        await pilot.press("space")
+        assert set(picker.assists) == {helper.unit_id}
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+        await pilot.pause(0.2)
+        assert await state_of(demo_db, case["id"]) == before
+        # Escalated again, with no assisting unit: Enter on the lead, Enter in the form.
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, HolderPicker) and app.screen.choices)
+        lead = app.screen.choices[0]
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, HolderPicker)
+                    and not isinstance(app.screen, QueueScreen))
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.rows.get(case["id"], {}).get("state") == "dispatched"
+                    if isinstance(app.screen, QueueScreen) else False)
+    after, n_after = await state_of(demo_db, case["id"])
+    assert after["holder_unit_id"] == lead.unit_id and n_after == before[1] + 1
+    async with demo_db.read() as conn:
+        assert not (await conn.scalars(select(assists.c.unit_id).where(
+            assists.c.case_id == case["id"]))).all()
+
+
+async def test_space_types_a_space_in_the_dispatch_picker(demo_url, demo_db):
+    case = await find(demo_db, cases.c.state == "received")
+    app = await console(demo_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await show_only(app, pilot, case["id"])
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, HolderPicker) and app.screen.choices)
+        await pilot.press("x", "space", "y")
+        assert app.screen.query_one("#narrow").value == "x y" and not app.screen.assists
+        await pilot.press("escape")

@@ -1,5 +1,6 @@
-"""What the duty officer sees: the queue, the detail pane, the dispatch picker
-and the help screen, at 80x24 and 160x48, in Chinese and in English."""
+"""What the duty officer sees: the queue, the detail pane, the dispatch picker,
+the escalation picker with assisting units and the help screen, at 80x24 and
+160x48, in Chinese and in English."""
 from __future__ import annotations
 
 import pytest
@@ -82,6 +83,33 @@ def test_dispatch_picker(snap_compare, demo_url, lang, size):
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, HolderPicker) and app.screen.choices)
         app.screen.query_one(Input).cursor_blink = False
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize(("lang", "size"), [("zh", SMALL), ("en", LARGE)])
+def test_escalate_picker_with_assisting_units(snap_compare, demo_url, lang, size):
+    """吹哨: two departments marked as 协办 with Space, the lead highlighted."""
+    set_language(lang)
+    app = console(demo_url)
+
+    async def run_before(pilot) -> None:
+        await on_view(app, pilot, "right_square_bracket", "received")
+        await pilot.press("right_square_bracket", "right_square_bracket")  # 处置中
+        await until(pilot, lambda: app.screen.view == "in_progress")
+        await settled(app, pilot)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, HolderPicker) and app.screen.choices)
+        picker = app.screen
+        picker.query_one(Input).cursor_blink = False
+        departments = [n for n, c in enumerate(picker.choices) if c.kind == "department"][:2]
+        for index in departments:
+            while picker.query_one("#choices").highlighted != index:
+                await pilot.press("down")
+            await pilot.press("space")
+        while picker.query_one("#choices").highlighted != 0:
+            await pilot.press("up")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

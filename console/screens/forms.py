@@ -15,7 +15,7 @@ from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
 from ...db.casefilter import CaseFilter
-from ...db.domain import Action, Channel, State, Urgency
+from ...db.domain import Action, Channel, State, UnitKind, Urgency
 from ...db.i18n import catalog, t
 from ...db.queue import Candidate, holder_choices
 from ..actions import CHOICES, Field
@@ -30,7 +30,8 @@ ActionForm > Vertical, HolderPicker > Vertical {
 ActionForm Label.title, HolderPicker Label.title { text-style: bold; width: 100%; }
 ActionForm Label.error { color: $error; }
 ActionForm Input, ActionForm Select { margin-bottom: 0; }
-HolderPicker OptionList { height: auto; max-height: 16; }
+HolderPicker OptionList { height: auto; max-height: 50vh; }  /* the hint stays in view at 80x24 */
+HolderPicker Label.hint { width: 100%; }
 """
 
 
@@ -82,13 +83,32 @@ class ActionForm(ModalScreen[dict | None]):
         self.dismiss(None)
 
 
-class HolderPicker(ModalScreen[int | None]):
+class NarrowInput(Input):
+    """The picker's narrowing input; in an escalation it leaves Space to the
+    picker (marking an assisting unit): unit names hold no spaces."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        if key == "space" and getattr(self.screen, "assisting", False):
+            return False
+        return super().check_consume_key(key, character)
+
+
+#: who may assist (协办) an escalation, as the workflow checks it
+ASSIST_KINDS = {UnitKind.DEPARTMENT.value, UnitKind.STATION.value}
+
+
+class HolderPicker(ModalScreen[dict | None]):
     """Holder units ranked by the recommendation rule, each with its reason;
-    typing narrows by Chinese or pinyin initials, Enter confirms."""
+    typing narrows by Chinese or pinyin initials, Enter confirms.  The answer
+    is the action's parameters: ``unit_id`` and, for an escalation (吹哨),
+    ``assist_ids``: Space marks or unmarks the highlighted department or
+    police station as assisting (协办), and Enter makes the highlighted unit
+    the lead (主办).  Escape cancels with no change."""
     DEFAULT_CSS = FORM_CSS
     BINDINGS = [Binding("escape", "cancel", show=False),
                 Binding("down", "move(1)", show=False, priority=True),
-                Binding("up", "move(-1)", show=False, priority=True)]
+                Binding("up", "move(-1)", show=False, priority=True),
+                Binding("space", "toggle_assist", show=False, priority=True)]
 
     class ChoicesLoaded(Message):
         def __init__(self, choices: list[Candidate]) -> None:
@@ -99,13 +119,19 @@ class HolderPicker(ModalScreen[int | None]):
         super().__init__()
         self.title_text, self.case_id, self.action = title, case_id, action
         self.choices: list[Candidate] = []
+        self.assisting = action is Action.ESCALATE
+        self.assists: dict[int, str] = {}  # marked assisting unit -> its name
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(literal(self.title_text), classes="title")
-            yield Input(placeholder=t("picker.placeholder"), id="narrow")
+            yield NarrowInput(placeholder=t("picker.placeholder"), id="narrow")
             yield OptionList(id="choices")
-            yield Label(t("picker.hint"))
+            if self.assisting:
+                yield Label("", id="chosen")
+                yield Label(t("picker.hint_assist"), classes="hint")
+            else:
+                yield Label(t("picker.hint"))
 
     def on_mount(self) -> None:
         self.query_one("#narrow", Input).focus()
@@ -126,15 +152,82 @@ class HolderPicker(ModalScreen[int | None]):
         options = self.query_one("#choices", OptionList)
         options.clear_options()
         for candidate in message.choices:
-            line = Text(no_wrap=True, overflow="ellipsis")
-            line.append(one_line(candidate.name, 24), style="bold")
-            line.append("  ")
-            line.append(clean(candidate.reason), style="dim")
-            options.add_option(Option(line, id=str(candidate.unit_id)))
+            options.add_option(Option(self._line(candidate), id=str(candidate.unit_id)))
         if message.choices:
             options.highlighted = 0
         else:
             options.add_option(Option(t("picker.none"), disabled=True))
+        self._show_chosen()
+
+    def _line(self, candidate: Candidate) -> Text:
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if self.assisting:
+            marked = candidate.unit_id in self.assists
+            line.append("● " if marked else "  ", style="bold magenta")
+        line.append(one_line(candidate.name, 24), style="bold")
+        line.append("  ")
+        line.append(clean(candidate.reason), style="dim")
+        return line
+
+    def _highlighted(self) -> Candidate | None:
+        index = self.query_one("#choices", OptionList).highlighted
+        if self.choices and index is not None and index < len(self.choices):
+            return self.choices[index]
+        return None
+
+    @on(OptionList.OptionHighlighted)
+    def _moved(self) -> None:
+        self._show_chosen()
+
+    def _show_chosen(self) -> None:
+        """主办 (the highlighted unit) and 协办 (the marked ones), as Enter takes them."""
+        if not self.assisting:
+            return
+        lead = self._highlighted()
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(t("picker.lead"), style="bold")
+        line.append(one_line(lead.name, 24) if lead else "—")
+        line.append("  ")
+        line.append(t("picker.assists"), style="bold magenta")
+        helpers = [name for unit_id, name in self.assists.items()
+                   if lead is None or unit_id != lead.unit_id]
+        line.append("、".join(one_line(name, 24) for name in helpers) or t("picker.no_assists"))
+        self.query_one("#chosen", Label).update(line)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_assist":
+            return self.assisting  # otherwise Space is a space in the narrowing input
+        return True
+
+    def action_toggle_assist(self) -> None:
+        candidate = self._highlighted()
+        if candidate is None:
+            return
+        if candidate.kind not in ASSIST_KINDS:  # said where 主办/协办 stand, until the next move
+            refusal = Text(t("picker.not_assist", name=one_line(candidate.name, 24)),
+                           style="bold red", no_wrap=True, overflow="ellipsis")
+            self.query_one("#chosen", Label).update(refusal)
+            return
+        if self.assists.pop(candidate.unit_id, None) is None:
+            self.assists[candidate.unit_id] = candidate.name
+        options = self.query_one("#choices", OptionList)
+        options.replace_option_prompt_at_index(options.highlighted, self._line(candidate))
+        self._show_chosen()
+
+    def _answer(self, unit_id: int) -> dict:
+        params: dict = {"unit_id": unit_id}
+        if self.assisting:
+            params["assist_ids"] = [i for i in self.assists if i != unit_id]
+        return params
+
+    def summary(self, unit_id: int) -> str:
+        """The lead and assisting units, for the next form's title."""
+        names = {c.unit_id: c.name for c in self.choices} | self.assists
+        text = one_line(names.get(unit_id, str(unit_id)), 24)
+        helpers = [one_line(name, 24) for i, name in self.assists.items() if i != unit_id]
+        if helpers:
+            text += " " + t("picker.assists") + "、".join(helpers)
+        return text
 
     def action_move(self, step: int) -> None:
         options = self.query_one("#choices", OptionList)
@@ -144,14 +237,14 @@ class HolderPicker(ModalScreen[int | None]):
 
     @on(Input.Submitted, "#narrow")
     def confirm(self) -> None:
-        index = self.query_one("#choices", OptionList).highlighted
-        if self.choices and index is not None:
-            self.dismiss(self.choices[index].unit_id)
+        lead = self._highlighted()
+        if lead is not None:
+            self.dismiss(self._answer(lead.unit_id))
 
     @on(OptionList.OptionSelected)
     def picked(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
-            self.dismiss(int(event.option.id))
+            self.dismiss(self._answer(int(event.option.id)))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -230,4 +323,12 @@ catalog({
     "picker.placeholder": ("输入单位名称或拼音首字母筛选", "Type a unit name or its pinyin initials"),
     "picker.hint": ("↑↓ 选择 · 回车确认 · Esc 取消", "↑↓ choose · Enter confirms · Esc cancels"),
     "picker.none": ("没有匹配的单位", "No unit matches"),
+    "picker.hint_assist": ("↑↓ 选择 · 空格 标记/取消协办 · 回车 选中单位主办并确认 · Esc 取消",
+                           "↑↓ choose · Space marks an assisting unit · Enter: the highlighted unit "
+                           "leads, confirm · Esc cancels"),
+    "picker.lead": ("主办：", "Lead: "),
+    "picker.assists": ("协办：", "Assisting: "),
+    "picker.no_assists": ("无", "none"),
+    "picker.not_assist": ("{name} 不是职能部门或派出所，不能协办",
+                          "{name} is not a department or police station: it cannot assist"),
 })

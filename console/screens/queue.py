@@ -650,10 +650,12 @@ class QueueScreen(Screen):
     async def _params(self, command: Command, title: str, first: int) -> dict | None:
         params: dict = {}
         if command.picker:
-            unit_id = await self._ask(HolderPicker(title, first, command.case_action))
-            if unit_id is None:
+            picker = HolderPicker(title, first, command.case_action)
+            chosen = await self._ask(picker)
+            if chosen is None:
                 return None
-            params["unit_id"] = unit_id
+            params.update(chosen)  # unit_id, and assist_ids for an escalation
+            title += " → " + picker.summary(chosen["unit_id"])
         if command.fields:
             return await self._ask(ActionForm(title, command.fields, params))
         return params
