@@ -17,7 +17,7 @@ from gridconsole.console.text import one_line
 from gridconsole.db.casefilter import CaseFilter
 from gridconsole.db.models import Case, CaseAssist, CaseEvent, Unit
 
-from test_queue_keys import console, find, new_received, show_only, state_of, until
+from test_queue_keys import console, find, show_only, state_of, until
 
 cases, events, units = Case.__table__, CaseEvent.__table__, Unit.__table__
 assists = CaseAssist.__table__
@@ -95,7 +95,7 @@ async def test_a_refused_action_still_shows_the_row_as_it_is_now(demo_url, demo_
         await pilot.press(*"mine", "enter")
         await until(pilot, lambda: screen.rows[case["id"]]["version"] == case["version"] + 1
                     and app._notifications)
-    after, n = await state_of(demo_db, case["id"])
+    after, _ = await state_of(demo_db, case["id"])
     assert after["version"] == case["version"] + 1
     async with demo_db.read() as conn:
         notes = (await conn.scalars(select(events.c.note).where(
@@ -161,7 +161,7 @@ async def test_marks_survive_paging_and_a_batch_acts_on_every_mark(demo_url, dem
         assert any("duban" in m for m in messages), messages
         assert set(screen.marks) == {changed} and "已标记1件" in status(screen)
     after = {i: await state_of(demo_db, i) for i in targets}
-    (b_left, n_left), (a_left, m_left) = before[left], after[left]
+    (b_left, _), (a_left, _) = before[left], after[left]
     assert a_left["state"] == "resolved" and a_left["supervise_count"] == b_left["supervise_count"]
     (b_changed, n_changed), (a_changed, m_changed) = before[changed], after[changed]
     assert a_changed["supervise_count"] == b_changed["supervise_count"]

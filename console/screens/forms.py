@@ -324,8 +324,8 @@ catalog({
     "picker.hint": ("↑↓ 选择 · 回车确认 · Esc 取消", "↑↓ choose · Enter confirms · Esc cancels"),
     "picker.none": ("没有匹配的单位", "No unit matches"),
     "picker.hint_assist": ("↑↓ 选择 · 空格 标记/取消协办 · 回车 选中单位主办并确认 · Esc 取消",
-                           "↑↓ choose · Space marks an assisting unit · Enter: the highlighted unit "
-                           "leads, confirm · Esc cancels"),
+                           ("↑↓ choose · Space marks an assisting unit · Enter: the highlighted unit "
+                            "leads, confirm · Esc cancels")),
     "picker.lead": ("主办：", "Lead: "),
     "picker.assists": ("协办：", "Assisting: "),
     "picker.no_assists": ("无", "none"),
