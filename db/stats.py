@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import math
+import operator
 import re
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import (Float, Text, and_, case, cast, exists, extract, func, literal, or_,
@@ -151,59 +152,55 @@ def _local_midnight(day: date) -> datetime:
 
 # ---------------------------------------------------------------- tallies
 
+#: The additive counters of a Tally, in the order of ``Tally.counts``.
+COUNTS = ("received", "dispatched", "direct", "resolved",
+          "created_valid",      # created in P, not invalid/merged at the end
+          "created_resolved",   # … and resolved or closed at the end
+          "handovers",          # dispatches in P (dispatch/subdispatch/escalate)
+          "acked_on_time",
+          "resolved_due",       # resolutions answering a deadline
+          "resolved_on_time", "overdue_open", "returns", "redos", "callbacks_reached",
+          "satisfied", "supervised")
+_SLOT = {name: i for i, name in enumerate(COUNTS)}
+
+
 @dataclass
 class Tally:
-    """Additive counts behind the KPIs of one group, plus duration samples."""
-    received: int = 0
-    dispatched: int = 0
-    direct: int = 0
-    resolved: int = 0
-    created_valid: int = 0       # created in P, not invalid/merged at the end
-    created_resolved: int = 0    # … and resolved or closed at the end
-    handovers: int = 0           # dispatches in P (dispatch/subdispatch/escalate)
-    acked_on_time: int = 0
-    resolved_due: int = 0        # resolutions answering a deadline
-    resolved_on_time: int = 0
-    overdue_open: int = 0
-    returns: int = 0
-    redos: int = 0
-    callbacks_reached: int = 0
-    satisfied: int = 0
-    supervised: int = 0
+    """Additive counts behind the KPIs of one group (one list of ints in the
+    order of COUNTS, so a merge is one C-level map), plus duration samples."""
+    counts: list[int] = field(default_factory=lambda: [0] * len(COUNTS))
     handle_hours: list[float] = field(default_factory=list)
     ack_minutes: list[float] = field(default_factory=list)
 
     def merge(self, other: Tally) -> None:
-        # Named fields, not vars(): a month's roll-up merges tens of thousands.
-        for name in _COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.handle_hours.extend(other.handle_hours)
-        self.ack_minutes.extend(other.ack_minutes)
+        # A month's roll-up merges thousands of tallies: no per-field Python.
+        self.counts = list(map(operator.add, self.counts, other.counts))
+        self.handle_hours += other.handle_hours
+        self.ack_minutes += other.ack_minutes
 
     def kpis(self) -> dict:
+        (received, dispatched, direct, resolved, created_valid, created_resolved, handovers,
+         acked_on_time, resolved_due, resolved_on_time, overdue_open, returns, redos,
+         callbacks_reached, satisfied, supervised) = self.counts
+        hours = sorted(self.handle_hours)
+        minutes = sorted(self.ack_minutes)
         return {
-            "received": self.received,
-            "dispatched": self.dispatched,
-            "direct": self.direct,
-            "resolved": self.resolved,
-            "ack_on_time_rate": rate(self.acked_on_time, self.handovers),
-            "resolve_rate": rate(self.created_resolved, self.created_valid),
-            "on_time_rate": rate(self.resolved_on_time, self.resolved_due),
-            "overdue_open": self.overdue_open,
-            "return_rate": rate(self.returns, self.handovers),
-            "redo_rate": rate(self.redos, self.resolved),
-            "satisfaction_rate": rate(self.satisfied, self.callbacks_reached),
-            "handle_hours": {"mean": _round(statistics.fmean(self.handle_hours))
-                             if self.handle_hours else None,
-                             "median": median(self.handle_hours),
-                             "p90": p90(self.handle_hours)},
-            "ack_minutes": {"median": median(self.ack_minutes),
-                            "p90": p90(self.ack_minutes)},
-            "supervised": self.supervised,
+            "received": received,
+            "dispatched": dispatched,
+            "direct": direct,
+            "resolved": resolved,
+            "ack_on_time_rate": rate(acked_on_time, handovers),
+            "resolve_rate": rate(created_resolved, created_valid),
+            "on_time_rate": rate(resolved_on_time, resolved_due),
+            "overdue_open": overdue_open,
+            "return_rate": rate(returns, handovers),
+            "redo_rate": rate(redos, resolved),
+            "satisfaction_rate": rate(satisfied, callbacks_reached),
+            "handle_hours": {"mean": _round(statistics.fmean(hours)) if hours else None,
+                             "median": _sorted_median(hours), "p90": _sorted_p90(hours)},
+            "ack_minutes": {"median": _sorted_median(minutes), "p90": _sorted_p90(minutes)},
+            "supervised": supervised,
         }
-
-
-_COUNTS = tuple(f.name for f in fields(Tally) if f.name not in ("handle_hours", "ack_minutes"))
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -221,9 +218,22 @@ def median(values: list[float]) -> float | None:
 
 def p90(values: list[float]) -> float | None:
     """Nearest-rank 90th percentile."""
-    if not values:
+    return _sorted_p90(sorted(values))
+
+
+def _sorted_median(ordered: list[float]) -> float | None:
+    """``median`` of an already sorted list (statistics.median's arithmetic)."""
+    n = len(ordered)
+    if not n:
         return None
-    ordered = sorted(values)
+    if n % 2:
+        return _round(ordered[n // 2])
+    return _round((ordered[n // 2 - 1] + ordered[n // 2]) / 2)
+
+
+def _sorted_p90(ordered: list[float]) -> float | None:
+    if not ordered:
+        return None
     return _round(ordered[math.ceil(0.9 * len(ordered)) - 1])
 
 
@@ -334,26 +344,37 @@ async def compute(db: Database, actor: Actor, period: Period,
     results = await _parallel(db, jobs)
     hotspots, repeats = (results.pop(), results.pop()) if extras else ([], [])
     held = results.pop()
-    # Tallies by the finest key (street, category, channel, department) first:
-    # one dict lookup per row, then a roll-up over a few thousand keys.
-    fine: dict[tuple, Tally] = defaultdict(Tally)
+    # Tallies by the finest key that any group needs (street, top category,
+    # channel, department) first: one dict lookup per row, then a roll-up over
+    # a few thousand keys, each merge one C-level map over the counters.
+    top = names.top_category
+    fine: dict[tuple, Tally] = {}
     for columns, rows in results:
-        names_ = columns[4:]
-        for street, category, channel, dept, *counts in rows:
-            tally = fine[street, category, channel, dept]
-            for name, value in zip(names_, counts):
-                if name in DURATIONS:
-                    getattr(tally, name).extend(map(float, value.split(",")) if value else ())
-                else:
-                    setattr(tally, name, getattr(tally, name) + value)
-    for *keys, action, due_at, data in held[1]:
+        slots = [(_SLOT.get(name), name) for name in columns[4:]]
+        for street, category, channel, dept, *values in rows:
+            key = (street, top.get(category, category), channel, dept)
+            tally = fine.get(key)
+            if tally is None:
+                tally = fine[key] = Tally()
+            counts = tally.counts
+            for (slot, name), value in zip(slots, values):
+                if slot is not None:
+                    counts[slot] += value
+                elif value:
+                    getattr(tally, name).extend(map(float, value.split(",")))
+    overdue = _SLOT["overdue_open"]
+    for street, category, channel, dept, action, due_at, data in held[1]:
         if _deadline(action, due_at, data) < cutoff:
-            fine[tuple(keys)].overdue_open += 1
+            key = (street, top.get(category, category), channel, dept)
+            tally = fine.get(key)
+            if tally is None:
+                tally = fine[key] = Tally()
+            tally.counts[overdue] += 1
 
     tallies: dict[tuple, Tally] = defaultdict(Tally)
     for (street, category, channel, dept), tally in fine.items():
-        targets = [("total", None), ("street", street),
-                   ("category", names.top_category.get(category, category)), ("channel", channel)]
+        targets = [("total", None), ("street", street), ("category", category),
+                   ("channel", channel)]
         if dept is not None:
             targets.append(("department", dept))
         for target in targets:
