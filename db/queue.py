@@ -26,6 +26,7 @@ from .models import (
     Case, CaseAssist, CaseEvent, Category, Operator, Person, Unit, UTCDateTime,
 )
 from .scope import Actor, case_scope, unit_scope
+from .text import strip_controls
 
 cases, events, units = Case.__table__, CaseEvent.__table__, Unit.__table__
 categories, people, operators = Category.__table__, Person.__table__, Operator.__table__
@@ -72,16 +73,22 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+#: Longer searches look for their first this many characters: SQLite refuses a
+#: LIKE pattern over 50,000 bytes, and no stored field is that long anyway.
+SEARCH_MAX = 10_000
+
+
 def search_clause(text: str) -> ColumnElement[bool]:
-    """Case id, content, address, reporter, and the pinyin / initials key."""
-    q = text.strip()
+    """Case id, content, address, reporter, and the pinyin / initials key.
+    Matched as stored: without control characters (db/text.py)."""
+    q = strip_controls(text).strip()[:SEARCH_MAX]
     pattern = _like(q)
     clauses = [cases.c.content.like(pattern, escape="\\"),
                cases.c.address.like(pattern, escape="\\"),
                cases.c.reporter_name.like(pattern, escape="\\")]
     if q.isascii():
         clauses.append(cases.c.search_key.like(_like(q.lower().replace(" ", "")), escape="\\"))
-    if q.isdigit() and len(q) < 18:
+    if q.isdecimal() and len(q) < 18:  # not isdigit(): '²' is a digit but no number
         clauses.append(cases.c.id == int(q))
     return or_(*clauses)
 
