@@ -41,7 +41,7 @@ from gridconsole.db.overview import headline
 from gridconsole.db.schema import SchemaRefused, upgrade
 from gridconsole.db.watch import changes
 
-from conftest import DEMO_UNTIL, PG_URL
+from conftest import PG_URL
 
 cases, events, units, audit = (Case.__table__, CaseEvent.__table__, Unit.__table__,
                                AuditEntry.__table__)
