@@ -27,6 +27,7 @@ from .models import (
 )
 from .scope import Actor, case_scope, unit_scope
 from .text import strip_controls
+from .workflow import ancestors
 
 cases, events, units = Case.__table__, CaseEvent.__table__, Unit.__table__
 categories, people, operators = Category.__table__, Person.__table__, Operator.__table__
@@ -408,6 +409,10 @@ async def holder_choices(db: Database, actor: Actor, case_id: int, action: Actio
             units.c.id != func.coalesce(row["holder_unit_id"], -1))
         if action is Action.SUBDISPATCH:
             pool = pool.where(_below(row["holder_unit_id"]))
+        elif action is Action.ESCALATE:  # the workflow's rule: upward, or to a department
+            pool = pool.where(or_(units.c.kind.in_([UnitKind.DEPARTMENT.value,
+                                                    UnitKind.STATION.value]),
+                                  units.c.id.in_(await ancestors(conn, row["holder_unit_id"]))))
         q = text.strip()
         if q:
             pool = pool.where(or_(units.c.name.like(_like(q), escape="\\"),
@@ -456,12 +461,8 @@ async def _tiers(conn: AsyncConnection, row, action: Action) -> dict[int, int]:
         station = await conn.scalar(select(units.c.id).where(
             units.c.kind == UnitKind.STATION.value, units.c.street_id == row["street_id"]))
     if action is Action.ESCALATE:
-        parent = row["holder_unit_id"]
-        while parent is not None:
-            parent = await conn.scalar(select(units.c.parent_id).where(units.c.id == parent))
-            kind = parent and await conn.scalar(select(units.c.kind).where(units.c.id == parent))
-            if parent is not None and kind != UnitKind.DISTRICT.value:
-                put(parent, 0)
+        for above in await ancestors(conn, row["holder_unit_id"]):  # the district is no holder kind
+            put(above, 0)
     routed = {"department": row["route_unit_id"], "station": station}.get(row["route"])
     put(routed or row["community_id"], 0)
     for unit_id in (row["community_id"], row["grid_id"], row["street_id"], station):

@@ -9,7 +9,6 @@ the feed all call these functions.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,7 +23,7 @@ from .i18n import catalog, t
 from .lifecycle import Limit, Refused, limits_for, step
 from .models import AuditEntry, Case, CaseAssist, CaseEvent, Category, Operator, Person, Unit
 from .scope import Actor, case_scope
-from .text import strip_controls
+from .text import UNSTORABLE, strip_controls
 from .textkey import pinyin_key
 
 cases, events, units = Case.__table__, CaseEvent.__table__, Unit.__table__
@@ -116,17 +115,13 @@ async def _perform(conn: AsyncConnection, actor: Actor, case_id: int, action: Ac
     return Change(case_id, new_version, State(changes.get("state", row["state"])), action)
 
 
-#: Lone surrogates: not encodable in UTF-8, so no engine can store them.
-_UNSTORABLE = re.compile("[\ud800-\udfff]")
-
-
 def _cleaned(values: dict) -> dict:
     """Outside text minus control characters; text no engine can store is
     refused here rather than failing inside the driver."""
     out = {}
     for key, value in values.items():
         if isinstance(value, str):
-            if _UNSTORABLE.search(value):
+            if UNSTORABLE.search(value):
                 raise Refused("refused.unstorable")
             value = strip_controls(value)
         out[key] = value
@@ -151,7 +146,8 @@ async def _unit(conn: AsyncConnection, unit_id: int) -> dict:
     return dict(row)
 
 
-async def _ancestors(conn: AsyncConnection, unit_id: int) -> list[int]:
+async def ancestors(conn: AsyncConnection, unit_id: int | None) -> list[int]:
+    """The units above ``unit_id``, nearest first (the district last)."""
     chain, current = [], unit_id
     while current is not None:
         current = await conn.scalar(select(units.c.parent_id).where(units.c.id == current))
@@ -175,11 +171,11 @@ async def _check_target(conn: AsyncConnection, actor: Actor, row, action: Action
             if owner != unit_id:
                 raise Refused("refused.person", person=person)
         holder = row["holder_unit_id"]
-        if action is Action.SUBDISPATCH and holder not in await _ancestors(conn, unit_id):
+        if action is Action.SUBDISPATCH and holder not in await ancestors(conn, unit_id):
             raise Refused("refused.not_below")
         if action is Action.ESCALATE:
             departments = (UnitKind.DEPARTMENT, UnitKind.STATION)
-            if target["kind"] not in departments and unit_id not in await _ancestors(conn, holder):
+            if target["kind"] not in departments and unit_id not in await ancestors(conn, holder):
                 raise Refused("refused.not_above")
             for assist in params.get("assist_ids") or ():
                 if (await _unit(conn, assist))["kind"] not in departments:

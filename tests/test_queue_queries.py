@@ -2,6 +2,7 @@
 counts, the holder recommendation and repeat complaints."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from gridconsole.db.casefilter import CaseFilter
@@ -75,6 +76,25 @@ async def test_holders_ranked_by_responsibility_then_load(demo_db, officer):
             units.c.kind == "department").limit(1))).one()
     narrowed = await holder_choices(demo_db, officer, case["id"], text=dept.name[1:4])
     assert dept.id in [c.unit_id for c in narrowed]
+
+
+@pytest.mark.parametrize("held_by", ["grid", "department"])
+async def test_escalation_offers_only_units_the_workflow_accepts(demo_db, officer, held_by):
+    """吹哨 goes up the holder's chain or to a department or police station:
+    the picker offers nothing else (a department's case once offered its
+    street), and the first it offers is accepted."""
+    from gridconsole.db.workflow import ancestors, escalate
+
+    async with demo_db.read() as conn:
+        case_id, holder = (await conn.execute(
+            select(cases.c.id, cases.c.holder_unit_id)
+            .join(units, units.c.id == cases.c.holder_unit_id)
+            .where(cases.c.state == "in_progress", units.c.kind == held_by).limit(1))).one()
+        above = set(await ancestors(conn, holder))
+    choices = await holder_choices(demo_db, officer, case_id, Action.ESCALATE, limit=1000)
+    assert choices
+    assert all(c.kind in ("department", "station") or c.unit_id in above for c in choices)
+    await escalate(demo_db, officer, case_id, unit_id=choices[0].unit_id)
 
 
 async def test_repeat_complaints_from_the_same_phone(demo_db, officer):
