@@ -525,22 +525,25 @@ def _acks(start, end, scope, dialect):
     """One row per dispatch in P: keys, signed on time, minutes to sign (or None).
 
     The next hand-over of a dispatch: the next row, by ``seq``, among the
-    case's hand-overs, signs, returns and merges before ``end``.  SQLite reads
-    it with two scalar subqueries, one seek each in (case_id, seq, …);
-    PostgreSQL (whose planner hashes the whole event table for a correlated
-    join) with LEAD over just those rows of the cases dispatched in P."""
+    case's hand-overs, signs, returns and merges before ``end``.  SQLite finds
+    its ``seq`` with one scalar subquery (a seek in (case_id, seq, …)) and
+    joins that row by (case_id, seq): a subquery per column would be
+    evaluated again for each use once the query is flattened (four seeks a
+    dispatch, not one and a lookup).  PostgreSQL (whose planner hashes the
+    whole event table for a correlated join) uses LEAD over just those rows
+    of the cases dispatched in P."""
     e, x = events, events.alias("x")
     moves = HANDOVERS + (Action.SIGN.value, Action.RETURN.value, Action.MERGE.value)
     if dialect == "sqlite":
-        def following(column):
-            return (select(column)
-                    .where(x.c.case_id == e.c.case_id, x.c.seq > e.c.seq,
-                           x.c.action.in_(moves), x.c.at < end)
-                    .order_by(x.c.seq).limit(1).scalar_subquery())
-
+        n = events.alias("n")
+        following = (select(x.c.seq)
+                     .where(x.c.case_id == e.c.case_id, x.c.seq > e.c.seq,
+                            x.c.action.in_(moves), x.c.at < end)
+                     .order_by(x.c.seq).limit(1).scalar_subquery())
         rows = (select(e.c.case_id, e.c.at, e.c.due_at, e.c.holder_unit_id,
-                       following(x.c.action).label("next_action"),
-                       following(x.c.at).label("next_at"))
+                       n.c.action.label("next_action"), n.c.at.label("next_at"))
+                .select_from(e.outerjoin(n, and_(n.c.case_id == e.c.case_id,
+                                                 n.c.seq == following)))
                 .where(e.c.action.in_(HANDOVERS), _between(e.c.at, start, end)).subquery("d"))
         wanted = true()
     else:
