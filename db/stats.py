@@ -334,17 +334,18 @@ async def compute(db: Database, actor: Actor, period: Period,
     scope, dialect = case_scope(actor), db.engine.dialect.name
     async with db.read() as conn:
         names = await _names(conn, actor)
-    jobs = [_rows(q) for q in (
+    # The longest jobs first, so that no long one starts last: the repeats,
+    # then the per-dispatch and per-resolution queries … (timed on a month).
+    jobs = [lambda conn: _repeats(conn, start, cutoff, scope, names),
+            lambda conn: _hotspots(conn, period, cutoff, scope, names)] if extras else []
+    jobs += [_rows(q) for q in (
         _ack_counts(start, cutoff, scope, dialect), _resolution_counts(start, cutoff, scope, dialect),
-        _created(start, cutoff, scope), _action_counts(start, cutoff, scope),
-        _callbacks(start, cutoff, scope), _returns(start, cutoff, scope),
-        _held_at(cutoff, scope))]
-    if extras:
-        jobs += [lambda conn: _repeats(conn, start, cutoff, scope, names),
-                 lambda conn: _hotspots(conn, period, cutoff, scope, names)]
+        _callbacks(start, cutoff, scope), _created(start, cutoff, scope),
+        _action_counts(start, cutoff, scope), _held_at(cutoff, scope),
+        _returns(start, cutoff, scope))]
     results = await _parallel(db, jobs)
-    hotspots, repeats = (results.pop(), results.pop()) if extras else ([], [])
-    held = results.pop()
+    repeats, hotspots = (results.pop(0), results.pop(0)) if extras else ([], [])
+    held = results.pop(-2)
     # Tallies by the finest key that any group needs (street, top category,
     # channel, department) first: one dict lookup per row, then a roll-up over
     # a few thousand keys, each merge one C-level map over the counters.
