@@ -676,46 +676,30 @@ async def _hotspots(conn, period: Period, end, scope, names: _Names) -> list[dic
 
 
 async def _repeats(conn, start, end, scope, names: _Names) -> list[dict]:
-    """Keys with 3+ cases within 30 days, at least one window ending in P.
-
-    The cases created in [start - 30 days, end) come in (created_at, id)
-    order, which the index on created_at gives without a sort, so each key's
-    cases are in that order.  Few phones repeat: their keys are found first
-    (index only); most communities do, for some category: no key query."""
+    """Keys with 3+ cases within 30 days, at least one window ending in P."""
     from .privacy import mask_phone
 
-    c = cases.c
-    first = start.timestamp()
+    window_start = start - REPEAT_WINDOW
     found = []
-    for kind, key_cols in (("phone", (c.reporter_phone,)),
-                           ("community_category", (c.community_id, c.category_id))):
-        in_window = and_(_between(c.created_at, start - REPEAT_WINDOW, end), scope,
-                         *[col.is_not(None) for col in key_cols])
-        query = (select(c.id, _epoch(c.created_at, conn.dialect.name), *key_cols)
-                 .where(in_window).order_by(c.created_at, c.id))
-        if kind == "phone":
-            query = query.where(key_cols[0].in_(
-                select(*key_cols).where(in_window).group_by(*key_cols)
-                .having(func.count() >= REPEAT_MIN, func.max(c.created_at) >= start)))
-        grouped: dict = defaultdict(list)
-        rows = (await conn.execute(query)).all()
-        if kind == "phone":
-            for case_id, seconds, phone in rows:
-                grouped[phone].append((seconds, case_id))
-        else:
-            for case_id, seconds, community, category in rows:
-                grouped[community, category].append((seconds, case_id))
-        # Keys in their own order, which the found list's sort keeps on ties;
-        # a key needs 3 cases and its last in P to have a run ending in P.
-        keys = sorted(k for k, seen in grouped.items()
-                      if len(seen) >= REPEAT_MIN and seen[-1][0] >= first)
-        for key in keys:
-            best = _densest(grouped[key], first)
+    for kind, key_cols in (("phone", (cases.c.reporter_phone,)),
+                           ("community_category", (cases.c.community_id, cases.c.category_id))):
+        in_window = and_(_between(cases.c.created_at, window_start, end), scope,
+                         *[c.is_not(None) for c in key_cols])
+        keys = (select(*key_cols).where(in_window).group_by(*key_cols)
+                .having(func.count() >= REPEAT_MIN, func.max(cases.c.created_at) >= start))
+        query = (select(*key_cols, cases.c.id, _epoch(cases.c.created_at, conn.dialect.name))
+                 .where(in_window, tuple_(*key_cols).in_(keys))
+                 .order_by(*key_cols, cases.c.created_at, cases.c.id))
+        grouped: dict[tuple, list] = defaultdict(list)
+        for *key, case_id, seconds in (await conn.execute(query)).all():
+            grouped[tuple(key)].append((seconds, case_id))
+        for key, seen in grouped.items():
+            best = _densest(seen, start.timestamp())
             if best is None:
                 continue
             entry = {"kind": kind}
             if kind == "phone":
-                entry["key"] = mask_phone(key)
+                entry["key"] = mask_phone(key[0])
             else:
                 entry |= {"key": f"{names.unit.get(key[0], key[0])} / "
                                  f"{names.category.get(key[1], key[1])}",
