@@ -118,6 +118,11 @@ class UnitKind(Labelled):
     STATION = "station"
 
 
+#: Units a 吹哨 may reach outside the holder's own chain, and the only ones
+#: that may assist (协办) it: the district's departments and police stations.
+ESCALATION_KINDS = frozenset({UnitKind.DEPARTMENT, UnitKind.STATION})
+
+
 class GridKind(Labelled):
     BASIC = "basic"
     FUNCTIONAL = "functional"

@@ -19,7 +19,7 @@ from sqlalchemy.sql.operators import custom_op
 
 from . import clock
 from .casefilter import CaseFilter
-from .domain import HELD_STATES, OPEN_STATES, URGENCY_RANK, Action, State, UnitKind
+from .domain import ESCALATION_KINDS, HELD_STATES, OPEN_STATES, URGENCY_RANK, Action, State, UnitKind
 from .engine import Database
 from .i18n import catalog, t
 from .models import (
@@ -410,8 +410,7 @@ async def holder_choices(db: Database, actor: Actor, case_id: int, action: Actio
         if action is Action.SUBDISPATCH:
             pool = pool.where(_below(row["holder_unit_id"]))
         elif action is Action.ESCALATE:  # the workflow's rule: upward, or to a department
-            pool = pool.where(or_(units.c.kind.in_([UnitKind.DEPARTMENT.value,
-                                                    UnitKind.STATION.value]),
+            pool = pool.where(or_(units.c.kind.in_(ESCALATION_KINDS),
                                   units.c.id.in_(await ancestors(conn, row["holder_unit_id"]))))
         q = text.strip()
         if q:

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import clock
-from .domain import Action, Channel, Role, State, UnitKind, Urgency
+from .domain import ESCALATION_KINDS, Action, Channel, Role, State, UnitKind, Urgency
 from .engine import Database
 from .i18n import catalog, t
 from .lifecycle import Limit, Refused, limits_for, step
@@ -174,11 +174,10 @@ async def _check_target(conn: AsyncConnection, actor: Actor, row, action: Action
         if action is Action.SUBDISPATCH and holder not in await ancestors(conn, unit_id):
             raise Refused("refused.not_below")
         if action is Action.ESCALATE:
-            departments = (UnitKind.DEPARTMENT, UnitKind.STATION)
-            if target["kind"] not in departments and unit_id not in await ancestors(conn, holder):
+            if target["kind"] not in ESCALATION_KINDS and unit_id not in await ancestors(conn, holder):
                 raise Refused("refused.not_above")
             for assist in params.get("assist_ids") or ():
-                if (await _unit(conn, assist))["kind"] not in departments:
+                if (await _unit(conn, assist))["kind"] not in ESCALATION_KINDS:
                     raise Refused("refused.assist_not_department", id=assist)
     elif action is Action.MERGE and params.get("parent_id") is not None:
         parent = params["parent_id"]

@@ -15,7 +15,7 @@ from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
 from ...db.casefilter import CaseFilter
-from ...db.domain import Action, Channel, State, UnitKind, Urgency
+from ...db.domain import ESCALATION_KINDS, Action, Channel, State, Urgency
 from ...db.i18n import catalog, t
 from ...db.queue import Candidate, holder_choices
 from ..actions import CHOICES, Field
@@ -91,10 +91,6 @@ class NarrowInput(Input):
         if key == "space" and getattr(self.screen, "assisting", False):
             return False
         return super().check_consume_key(key, character)
-
-
-#: who may assist (协办) an escalation, as the workflow checks it
-ASSIST_KINDS = {UnitKind.DEPARTMENT.value, UnitKind.STATION.value}
 
 
 class HolderPicker(ModalScreen[dict | None]):
@@ -189,9 +185,7 @@ class HolderPicker(ModalScreen[dict | None]):
         line.append(one_line(lead.name, 24) if lead else "—")
         line.append("  ")
         line.append(t("picker.assists"), style="bold magenta")
-        helpers = [name for unit_id, name in self.assists.items()
-                   if lead is None or unit_id != lead.unit_id]
-        line.append("、".join(one_line(name, 24) for name in helpers) or t("picker.no_assists"))
+        line.append(self._helpers(lead and lead.unit_id) or t("picker.no_assists"))
         self.query_one("#chosen", Label).update(line)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -203,7 +197,7 @@ class HolderPicker(ModalScreen[dict | None]):
         candidate = self._highlighted()
         if candidate is None:
             return
-        if candidate.kind not in ASSIST_KINDS:  # said where 主办/协办 stand, until the next move
+        if candidate.kind not in ESCALATION_KINDS:  # said where 主办/协办 stand, until the next move
             refusal = Text(t("picker.not_assist", name=one_line(candidate.name, 24)),
                            style="bold red", no_wrap=True, overflow="ellipsis")
             self.query_one("#chosen", Label).update(refusal)
@@ -224,10 +218,13 @@ class HolderPicker(ModalScreen[dict | None]):
         """The lead and assisting units, for the next form's title."""
         names = {c.unit_id: c.name for c in self.choices} | self.assists
         text = one_line(names.get(unit_id, str(unit_id)), 24)
-        helpers = [one_line(name, 24) for i, name in self.assists.items() if i != unit_id]
-        if helpers:
-            text += " " + t("picker.assists") + "、".join(helpers)
+        if helpers := self._helpers(unit_id):
+            text += " " + t("picker.assists") + helpers
         return text
+
+    def _helpers(self, lead: int | None) -> str:
+        """The marked assisting units but the lead, as one line."""
+        return "、".join(one_line(name, 24) for i, name in self.assists.items() if i != lead)
 
     def action_move(self, step: int) -> None:
         options = self.query_one("#choices", OptionList)
