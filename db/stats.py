@@ -198,8 +198,8 @@ class Tally:
             "redo_rate": rate(redos, resolved),
             "satisfaction_rate": rate(satisfied, callbacks_reached),
             "handle_hours": {"mean": _round(statistics.fmean(hours)) if hours else None,
-                             "median": _sorted_median(hours), "p90": _sorted_p90(hours)},
-            "ack_minutes": {"median": _sorted_median(minutes), "p90": _sorted_p90(minutes)},
+                             "median": median(hours), "p90": p90(hours)},
+            "ack_minutes": {"median": median(minutes), "p90": p90(minutes)},
             "supervised": supervised,
         }
 
@@ -213,17 +213,8 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def median(values: list[float]) -> float | None:
-    return _round(statistics.median(values)) if values else None
-
-
-def p90(values: list[float]) -> float | None:
-    """Nearest-rank 90th percentile."""
-    return _sorted_p90(sorted(values))
-
-
-def _sorted_median(ordered: list[float]) -> float | None:
-    """``median`` of an already sorted list (statistics.median's arithmetic)."""
+def median(ordered: list[float]) -> float | None:
+    """The median of a sorted list (statistics.median's arithmetic)."""
     n = len(ordered)
     if not n:
         return None
@@ -232,7 +223,8 @@ def _sorted_median(ordered: list[float]) -> float | None:
     return _round((ordered[n // 2 - 1] + ordered[n // 2]) / 2)
 
 
-def _sorted_p90(ordered: list[float]) -> float | None:
+def p90(ordered: list[float]) -> float | None:
+    """Nearest-rank 90th percentile of a sorted list."""
     if not ordered:
         return None
     return _round(ordered[math.ceil(0.9 * len(ordered)) - 1])
