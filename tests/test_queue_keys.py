@@ -291,11 +291,11 @@ async def test_marked_cases_are_supervised_at_once(demo_url, demo_db):
         screen.post_message(FilterRequested(CaseFilter(case_ids=tuple(ids))))
         await until(pilot, lambda: sorted(screen.order) == sorted(ids))
         await pilot.press("space", "space", "space")
-        assert set(screen.marks) == set(ids)
+        assert set(screen.marked) == set(ids)
         await pilot.press("u")
         await until(pilot, lambda: isinstance(app.screen, ActionForm))
         await pilot.press(*"weekly review", "enter")
-        await until(pilot, lambda: not screen.marks and all(
+        await until(pilot, lambda: not screen.marked and all(
             screen.rows[i]["supervise_count"] == before[i] + 1 for i in ids))
     for i in ids:
         assert (await state_of(demo_db, i))[0]["supervise_count"] == before[i] + 1
@@ -351,7 +351,7 @@ async def test_another_terminal_shows_up_keeping_the_cursor(demo_url, demo_db):
                     and all(screen.rows[i]["state"] == "received" for i in screen.order))
         await pilot.press("space")
         await until(pilot, lambda: screen.selected == screen.order[1])
-        chosen, marks = screen.selected, set(screen.marks)
+        chosen, marks = screen.selected, set(screen.marked)
         async with demo_db.read() as conn:
             category = await conn.scalar(select(Case.category_id).limit(1))
         officer = await load_actor(demo_db, "demo")
@@ -362,7 +362,7 @@ async def test_another_terminal_shows_up_keeping_the_cursor(demo_url, demo_db):
         started = loop.time()
         await until(pilot, lambda: new_id in screen.order, timeout=2.0)
         assert loop.time() - started < 2.0
-        assert screen.selected == chosen and set(screen.marks) == marks
+        assert screen.selected == chosen and set(screen.marked) == marks
         assert screen.table.get_row_at(screen.table.cursor_row)[1].plain == str(chosen)
         await until(pilot, lambda: rings == [1])
         await pilot.pause(0.6)

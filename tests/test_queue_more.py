@@ -113,7 +113,7 @@ async def mark(pilot, screen: QueueScreen, case_id: int) -> None:
     screen.table.move_cursor(row=screen.order.index(case_id))
     await until(pilot, lambda: screen.selected == case_id)
     await pilot.press("space")
-    await until(pilot, lambda: case_id in screen.marks)
+    await until(pilot, lambda: case_id in screen.marked)
 
 
 async def test_marks_survive_paging_and_a_batch_acts_on_every_mark(demo_url, demo_db, officer):
@@ -137,29 +137,29 @@ async def test_marks_survive_paging_and_a_batch_acts_on_every_mark(demo_url, dem
         before = {i: await state_of(demo_db, i) for i in targets}
         for case_id in targets:
             await mark(pilot, screen, case_id)
-        assert set(screen.marks) == set(targets) and "已标记3件" in status(screen)
+        assert set(screen.marked) == set(targets) and "已标记3件" in status(screen)
         for _ in range(80):
             if screen.more_before and not set(targets) & set(screen.order):
                 break
             await pilot.press("pagedown")
             await pilot.pause(0.05)
         assert screen.more_before and not set(targets) & set(screen.order)
-        assert set(screen.marks) == set(targets) and "已标记3件" in status(screen)
+        assert set(screen.marked) == set(targets) and "已标记3件" in status(screen)
 
         left, changed, kept = targets
         await resolve(demo_db, officer, left, result="fixed elsewhere", closure_reason="solved")
         await note(demo_db, await load_actor(demo_db, "duban"), changed, note="elsewhere")
         screen.post_message(DataChanged())
-        await until(pilot, lambda: left not in screen.marks)
-        assert set(screen.marks) == {changed, kept} and "已标记2件" in status(screen)
+        await until(pilot, lambda: left not in screen.marked)
+        assert set(screen.marked) == {changed, kept} and "已标记2件" in status(screen)
 
         await pilot.press("u")
         await until(pilot, lambda: not isinstance(app.screen, QueueScreen))
         await pilot.press(*"weekly review", "enter")
-        await until(pilot, lambda: kept not in screen.marks and len(app._notifications) >= 2)
+        await until(pilot, lambda: kept not in screen.marked and len(app._notifications) >= 2)
         messages = [n.message for n in app._notifications]
         assert any("duban" in m for m in messages), messages
-        assert set(screen.marks) == {changed} and "已标记1件" in status(screen)
+        assert set(screen.marked) == {changed} and "已标记1件" in status(screen)
     after = {i: await state_of(demo_db, i) for i in targets}
     (b_left, _), (a_left, _) = before[left], after[left]
     assert a_left["state"] == "resolved" and a_left["supervise_count"] == b_left["supervise_count"]
@@ -188,11 +188,11 @@ async def test_a_mark_in_the_window_leaves_with_its_case_and_a_new_view_clears_m
         await resolve(demo_db, officer, first, result="done elsewhere", closure_reason="solved")
         screen.post_message(DataChanged())
         await until(pilot, lambda: first not in screen.order)
-        assert set(screen.marks) == {second} and "已标记1件" in status(screen)
+        assert set(screen.marked) == {second} and "已标记1件" in status(screen)
         assert screen.table.get_cell(str(second), "mark").plain == "●"
         await pilot.press("right_square_bracket")  # another view
         await until(pilot, lambda: screen.view is not None and screen.order)
-        assert not screen.marks and "已标记" not in status(screen)
+        assert not screen.marked and "已标记" not in status(screen)
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert all(screen.table.get_cell(str(i), "mark").plain == " " for i in screen.order)

@@ -203,11 +203,6 @@ class QueueScreen(Screen):
         yield QueueFooter()
 
     @property
-    def marks(self):
-        """The marked case ids (a set-like view)."""
-        return self.marked.keys()
-
-    @property
     def table(self) -> CaseTable:
         return self.query_one(CaseTable)
 
