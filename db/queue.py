@@ -283,14 +283,6 @@ async def filter_choices(db: Database, actor: Actor) -> dict[str, list[tuple[str
 
 # -- one case ---------------------------------------------------------------------
 
-async def case_row(db: Database, actor: Actor, case_id: int) -> dict | None:
-    """The list columns of one case (a refresh of one row)."""
-    async with db.read() as conn:
-        query = _joined(select(*_list_columns())).where(cases.c.id == case_id, case_scope(actor))
-        row = (await conn.execute(query)).mappings().first()
-    return dict(row) if row else None
-
-
 @dataclass
 class Detail:
     case: dict

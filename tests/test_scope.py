@@ -19,7 +19,7 @@ from gridconsole.db.lifecycle import Refused
 from gridconsole.db.models import AuditEntry, Case, CaseAssist, Unit
 from gridconsole.db.gridstatus import open_tree
 from gridconsole.db.overview import headline
-from gridconsole.db.queue import case_row, detail, page, view_counts
+from gridconsole.db.queue import Sort, detail, page, rows_by_id, view_counts
 from gridconsole.db.scope import case_scope, unit_scope
 from gridconsole.db.stats import Period, compute
 from gridconsole.db.workflow import load_actor
@@ -122,7 +122,7 @@ async def test_reads_show_only_the_roles_cases(demo_db, code):
     outside = [c.id for c in case_rows if c.id not in allowed]
     if outside:
         assert await detail(demo_db, actor, outside[0]) is None
-        assert await case_row(demo_db, actor, outside[0]) is None
+        assert await rows_by_id(demo_db, actor, CaseFilter(), Sort(), [outside[0]]) == {}
     for case_id in sorted(allowed)[:: max(1, len(allowed) // 15)]:
         found = await detail(demo_db, actor, case_id)
         linked = {c["id"] for c in found.same_phone + found.same_place + found.merged}
