@@ -5,10 +5,10 @@ the way out), so SQL over the tables compares like with like on every engine.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
-    JSON, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Text,
+    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Text,
     TypeDecorator, UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -197,6 +197,19 @@ class CaseEvent(Base):
         Index("ix_case_events_case_seq_stats", "case_id", "seq", "action", "at", "to_state",
               "holder_unit_id", "due_at"),
     )
+
+
+class ReportSnapshot(Base):
+    """The district bulletin of a closed period, computed once (db/snapshots.py);
+    triggers (migration 0005) delete it when history before its end changes."""
+    __tablename__ = "report_snapshots"
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    first: Mapped[date] = mapped_column(Date, primary_key=True)
+    period_end: Mapped[datetime] = mapped_column(index=True)
+    formulas: Mapped[int] = mapped_column(Integer)
+    extras: Mapped[bool] = mapped_column(Boolean)
+    computed_at: Mapped[datetime]
+    body: Mapped[dict] = mapped_column(JSON)
 
 
 class AuditEntry(Base):

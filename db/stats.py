@@ -39,7 +39,7 @@ from sqlalchemy import (Float, Text, and_, case, cast, exists, extract, func, li
                         select, true, tuple_, union_all)
 from sqlalchemy.sql import ColumnElement
 
-from . import clock
+from . import clock, snapshots
 from .domain import HELD_STATES, Action, Satisfaction, State, UnitKind
 from .engine import Database
 from .models import Case, CaseEvent, Category, Unit
@@ -54,6 +54,9 @@ WEIGHTS = {"on_time_rate": 35, "satisfaction_rate": 35, "ack_on_time_rate": 20,
 HOTSPOT_FACTOR, HOTSPOT_MIN, HOTSPOT_BASE_PERIODS = 1.5, 10, 4
 REPEAT_MIN, REPEAT_WINDOW = 3, timedelta(days=30)
 LIST_SIZE = 3
+#: The version of the definitions below: bump it when a figure's definition
+#: changes, and bulletins kept under the old one are computed again.
+FORMULAS = 1
 
 KPI_NAMES = ("received", "dispatched", "direct", "resolved", "ack_on_time_rate",
              "resolve_rate", "on_time_rate", "overdue_open", "return_rate", "redo_rate",
@@ -279,6 +282,16 @@ class Report:
         cut = ranked[max(len(ranked) - LIST_SIZE, 0)]["rank"]
         return [u for u in reversed(ranked) if u["rank"] >= cut and u["rank"] > LIST_SIZE]
 
+    def to_store(self) -> dict:
+        return {"as_of": self.as_of.isoformat()} | {
+            k: v for k, v in self.as_json().items() if k != "period"}
+
+    @classmethod
+    def stored(cls, period: Period, body: dict) -> Report:
+        return cls(period, datetime.fromisoformat(body["as_of"]), body["totals"], body["by_unit"],
+                   body["by_category"], body["by_channel"], body["hotspots"],
+                   body["repeat_complaints"])
+
     def as_json(self) -> dict:
         p = self.period
         return {
@@ -316,12 +329,28 @@ def _rows(query):
     return job
 
 
-async def compute(db: Database, actor: Actor, period: Period,
-                  now: datetime | None = None, extras: bool = True) -> Report:
+async def compute(db: Database, actor: Actor, period: Period, now: datetime | None = None,
+                  extras: bool = True, kept: bool = True) -> Report:
     """The bulletin of ``period`` within ``actor``'s scope.  ``extras=False``
     leaves out hotspots and repeat complaints (the statistics screen does not
-    show them for the previous period)."""
-    cutoff = min(period.end, now or clock.now())
+    show them for the previous period).  A closed period's district bulletin
+    is computed once and then read back (db/snapshots.py); ``kept=False``
+    computes it from the log all the same."""
+    now = now or clock.now()
+    if not (kept and snapshots.closed(actor, period.end, now)):
+        return await _compute(db, actor, period, now, extras)
+    body, seen = await snapshots.load(db, period.kind, period.first, FORMULAS, extras)
+    if body is not None:
+        return Report.stored(period, body)
+    report = await _compute(db, actor, period, now, extras)
+    await snapshots.keep(db, period.kind, period.first, period.end, FORMULAS, extras,
+                         report.to_store(), seen)
+    return report
+
+
+async def _compute(db: Database, actor: Actor, period: Period, now: datetime,
+                   extras: bool) -> Report:
+    cutoff = min(period.end, now)
     start = period.start
     scope, dialect = case_scope(actor), db.engine.dialect.name
     async with db.read() as conn:

@@ -1,0 +1,72 @@
+"""结账: the district bulletin of a closed period is computed once, then kept.
+
+A week, month or year is closed SETTLE after its end.  Its bulletin counts
+only history before the end, and the triggers of migration 0005 delete a kept
+bulletin as soon as that history changes: an event or a case timestamped
+before the end written, changed or deleted, a case re-keyed, a unit or a
+category changed.  So a kept bulletin always equals a fresh computation.  Two
+things the triggers cannot see are handled here:
+
+* A write committed while the bulletin was being computed: the bulletin is not
+  kept if an event newer than those the computation started from is stamped
+  before the period's end (SQLite hands out event ids in commit order).
+* On PostgreSQL ids are not handed out in commit order: there SETTLE stands
+  guard, since a write stamped before the end would have had to stay
+  uncommitted that long.
+
+Only district-wide bulletins are kept: an officer's scope follows the cases'
+current holders, so a scoped bulletin of a past period can still move.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from . import clock
+from .engine import Database, Unavailable
+from .models import CaseEvent, ReportSnapshot
+from .scope import Actor
+
+SETTLE = timedelta(minutes=5)
+kept, events = ReportSnapshot.__table__, CaseEvent.__table__
+
+
+def closed(actor: Actor, end: datetime, now: datetime) -> bool:
+    """Whether the bulletin of a period ending at ``end`` is kept."""
+    return actor.scope_unit_id is None and end + SETTLE <= now
+
+
+async def load(db: Database, kind: str, first: date, formulas: int,
+               extras: bool) -> tuple[dict | None, int]:
+    """The kept bulletin (None if there is none that will do), and the newest
+    event id now: pass it to ``keep`` after computing."""
+    async with db.read() as conn:
+        row = (await conn.execute(
+            select(kept.c.formulas, kept.c.extras, kept.c.body)
+            .where(kept.c.kind == kind, kept.c.first == first))).first()
+        seen = await conn.scalar(select(func.coalesce(func.max(events.c.id), 0)))
+    if row is not None and row.formulas == formulas and (row.extras or not extras):
+        return row.body, seen
+    return None, seen
+
+
+async def keep(db: Database, kind: str, first: date, end: datetime, formulas: int,
+               extras: bool, body: dict, seen: int) -> None:
+    """Keep a bulletin computed from the events up to id ``seen``, unless a
+    later one belongs before ``end``.  A database that cannot take the write
+    now (busy, read-only) just means computing it again next time."""
+    values = dict(kind=kind, first=first, period_end=end, formulas=formulas, extras=extras,
+                  computed_at=clock.now(), body=body)
+    try:
+        async with db.write() as conn:
+            if await conn.scalar(select(exists().where(events.c.id > seen, events.c.at < end))):
+                return
+            insert = (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(kept)
+            insert = insert.values(values)
+            await conn.execute(insert.on_conflict_do_update(
+                index_elements=[kept.c.kind, kept.c.first],
+                set_={k: insert.excluded[k] for k in values if k not in ("kind", "first")}))
+    except Unavailable:
+        pass

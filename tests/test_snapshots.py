@@ -1,0 +1,155 @@
+"""结账: a closed period's district bulletin is computed once and read back,
+and is never stale: whatever changes the history before the period's end
+(an event stamped in it, a case re-keyed, a unit renamed) discards it."""
+from __future__ import annotations
+
+from sqlalchemy import func, insert, select, update
+
+from gridconsole.db import snapshots
+from gridconsole.db.domain import Role, UnitKind
+from gridconsole.db.models import Case, CaseEvent, ReportSnapshot, Unit
+from gridconsole.db.scope import Actor
+from gridconsole.db.stats import Period, compute
+
+from test_stats import DISTRICT, TOTALS_W47, W47, scenario
+from test_stats_world import C1, L, L1, L2, S1, add_case, add_events
+
+AFTER = L("2026-12-20 00:00")  # long after W47 closed
+
+
+async def kept(db) -> dict:
+    async with db.read() as conn:
+        rows = (await conn.execute(select(ReportSnapshot.kind, ReportSnapshot.first,
+                                          ReportSnapshot.extras))).all()
+    return {(kind, str(first)): extras for kind, first, extras in rows}
+
+
+async def fresh(db, period=W47):
+    return await compute(db, DISTRICT, period, now=AFTER, kept=False)
+
+
+async def test_a_closed_week_is_computed_once_and_read_back_unchanged(db):
+    await scenario(db)
+    first = await compute(db, DISTRICT, W47, now=AFTER)
+    assert await kept(db) == {("week", "2026-11-16"): True}
+    # Read back: the same bulletin, to the byte, as computing it from the log.
+    again = await compute(db, DISTRICT, W47, now=AFTER)
+    assert again.as_json() == first.as_json() == (await fresh(db)).as_json()
+    assert again.as_of == first.as_of == W47.end and again.totals == TOTALS_W47
+    # A kept bulletin without hotspots and repeats serves only a request without them.
+    await compute(db, DISTRICT, W47.previous(), now=AFTER, extras=False)
+    assert (await kept(db))[("week", "2026-11-09")] is False
+    full = await compute(db, DISTRICT, W47.previous(), now=AFTER)
+    assert full.as_json() == (await fresh(db, W47.previous())).as_json()
+    assert (await kept(db))[("week", "2026-11-09")] is True
+
+
+async def test_history_written_into_a_closed_period_discards_its_bulletin(db):
+    await scenario(db)
+    month = Period.parse("2026-11")
+    before = await compute(db, DISTRICT, W47, now=AFTER)
+    await compute(db, DISTRICT, month, now=AFTER)
+    # An event after the week's end leaves the week's bulletin alone, not the month's.
+    await add_events(db, 4, "resolved", [
+        ("callback", "2026-11-24 09:00", "closed", None, None, {"satisfaction": "satisfied"})])
+    assert set(await kept(db)) == {("week", "2026-11-16")}
+    # A case stamped inside the week (a late import of an old call, say) discards it …
+    await add_case(db, 40, "2026-11-18 08:00", S1, C1, L1)
+    assert await kept(db) == {}
+    after = await compute(db, DISTRICT, W47, now=AFTER)
+    assert after.totals["received"] == before.totals["received"] + 1
+    assert after.as_json() == (await fresh(db)).as_json()
+    # … and so does an event, changed or deleted.
+    events = CaseEvent.__table__
+    for change in (update(events).where(events.c.case_id == 40).values(note="改"),
+                   events.delete().where(events.c.case_id == 40, events.c.seq == 1)):
+        await compute(db, DISTRICT, W47, now=AFTER)
+        assert await kept(db)
+        async with db.write() as conn:
+            await conn.execute(change)
+        assert await kept(db) == {}
+
+
+async def test_a_rekeyed_case_or_a_renamed_unit_discards_bulletins(db):
+    await scenario(db)
+    cases, units = Case.__table__, Unit.__table__
+    await compute(db, DISTRICT, W47, now=AFTER)
+    async with db.write() as conn:  # an ordinary write: state and holder, stamped now
+        await conn.execute(update(cases).where(cases.c.id == 1).values(version=9))
+    assert await kept(db)
+    async with db.write() as conn:
+        await conn.execute(update(cases).where(cases.c.id == 1).values(category_id=L2))
+    assert await kept(db) == {}
+    assert (await compute(db, DISTRICT, W47, now=AFTER)).as_json() == (await fresh(db)).as_json()
+    async with db.write() as conn:
+        await conn.execute(update(units).where(units.c.id == S1).values(name="新名街道"))
+    assert await kept(db) == {}
+    report = await compute(db, DISTRICT, W47, now=AFTER)
+    assert "新名街道" in {u["unit"] for u in report.by_unit}
+
+
+async def test_only_closed_district_bulletins_are_kept(db):
+    await scenario(db)
+    officer = Actor(99, "s1", "s1", Role.STREET_OFFICER, S1, UnitKind.STREET.value)
+    await compute(db, officer, W47, now=AFTER)  # a scope follows current holders
+    await compute(db, DISTRICT, W47.next(), now=L("2026-11-25 10:00"))  # still running
+    await compute(db, DISTRICT, W47, now=W47.end + snapshots.SETTLE / 2)  # just ended
+    assert await kept(db) == {}
+    await compute(db, DISTRICT, W47, now=W47.end + snapshots.SETTLE)
+    assert set(await kept(db)) == {("week", "2026-11-16")}
+
+
+async def test_a_write_committed_during_the_computation_is_not_lost(db):
+    """The trigger cannot discard a bulletin not yet kept: keep() itself checks
+    for events newer than the computation that belong before the period's end."""
+    await scenario(db)
+    body, seen = await snapshots.load(db, "week", W47.first, 1, True)
+    assert body is None
+    report = await fresh(db)
+    await add_case(db, 41, "2026-11-19 08:00", S1, C1, L1)  # committed meanwhile
+    await snapshots.keep(db, "week", W47.first, W47.end, 1, True, report.to_store(), seen)
+    assert await kept(db) == {}
+    # Computed again from the newer events, it is kept.
+    body, seen = await snapshots.load(db, "week", W47.first, 1, True)
+    report = await fresh(db)
+    await snapshots.keep(db, "week", W47.first, W47.end, 1, True, report.to_store(), seen)
+    assert set(await kept(db)) == {("week", "2026-11-16")}
+
+
+async def test_many_rows_in_one_statement_discard_by_the_earliest(db):
+    """PostgreSQL's triggers run once per statement (a COPY, an executemany)."""
+    await scenario(db)
+    await compute(db, DISTRICT, W47, now=AFTER)
+    await compute(db, DISTRICT, W47.previous(), now=AFTER)
+    rows = [dict(case_id=1, seq=seq, action="note", at=at, from_state="closed",
+                 to_state="closed", note="补录") for seq, at in
+            ((20, L("2026-12-01 08:00")), (21, L("2026-11-17 08:00")), (22, L("2026-12-02 08:00")))]
+    async with db.write() as conn:
+        await conn.execute(insert(CaseEvent.__table__), rows)
+        assert await conn.scalar(select(func.count()).select_from(ReportSnapshot)) == 1
+    assert set(await kept(db)) == {("week", "2026-11-09")}
+
+
+async def test_a_database_that_refuses_the_write_still_gets_its_bulletin(db, db_url):
+    """A read-only database (a reporting copy, a full disk …): the bulletin is
+    computed and shown; it is just not kept."""
+    from sqlalchemy import event
+
+    from gridconsole.db.engine import Database
+
+    await scenario(db)
+    reader = Database(db_url)
+
+    @event.listens_for(reader.engine.sync_engine, "connect")
+    def _read_only(dbapi_conn, _record):
+        if reader.is_sqlite:
+            dbapi_conn.execute("PRAGMA query_only = ON")
+        else:  # outside the driver adapter's transaction, so it outlives it
+            dbapi_conn.run_async(lambda raw: raw.execute("SET default_transaction_read_only = on"))
+
+    try:
+        report = await compute(reader, DISTRICT, W47, now=AFTER)
+    finally:
+        await reader.dispose()
+    assert report.totals == TOTALS_W47
+    assert await kept(db) == {}
