@@ -35,8 +35,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import (Float, Text, and_, case, cast, exists, extract, func, literal, or_,
-                        select, true, tuple_, union_all)
+from sqlalchemy import (Text, and_, case, cast, exists, extract, func, literal,
+                        or_, select, true, union_all)
 from sqlalchemy.sql import ColumnElement
 
 from . import clock, snapshots
@@ -697,25 +697,28 @@ async def _hotspots(conn, period: Period, end, scope, names: _Names) -> list[dic
 
 
 async def _repeats(conn, start, end, scope, names: _Names) -> list[dict]:
-    """Keys with 3+ cases within 30 days, at least one window ending in P."""
+    """Keys with 3+ cases within 30 days, at least one window ending in P.  SQL
+    returns one row per key with 3+ cases in P and the 30 days before, its
+    case ids and creation times as two lists; the window search is then a
+    short scan per key."""
     from .privacy import mask_phone
 
+    dialect = conn.dialect.name
     window_start = start - REPEAT_WINDOW
+    p_start = _micros(clock.as_utc(start).replace(tzinfo=None))
     found = []
     for kind, key_cols in (("phone", (cases.c.reporter_phone,)),
                            ("community_category", (cases.c.community_id, cases.c.category_id))):
-        in_window = and_(_between(cases.c.created_at, window_start, end), scope,
-                         *[c.is_not(None) for c in key_cols])
-        keys = (select(*key_cols).where(in_window).group_by(*key_cols)
-                .having(func.count() >= REPEAT_MIN, func.max(cases.c.created_at) >= start))
-        query = (select(*key_cols, cases.c.id, _epoch(cases.c.created_at, conn.dialect.name))
-                 .where(in_window, tuple_(*key_cols).in_(keys))
-                 .order_by(*key_cols, cases.c.created_at, cases.c.id))
-        grouped: dict[tuple, list] = defaultdict(list)
-        for *key, case_id, seconds in (await conn.execute(query)).all():
-            grouped[tuple(key)].append((seconds, case_id))
-        for key, seen in grouped.items():
-            best = _densest(seen, start.timestamp())
+        query = (select(*key_cols, _joined(cases.c.id, dialect),
+                        _joined(cases.c.created_at, dialect))
+                 .where(_between(cases.c.created_at, window_start, end), scope,
+                        *[c.is_not(None) for c in key_cols])
+                 .group_by(*key_cols)
+                 .having(func.count() >= REPEAT_MIN, func.max(cases.c.created_at) >= start))
+        for *key, ids, times in (await conn.execute(query)).all():
+            # Both lists come in the same (unspecified) order: sort the pairs.
+            times = map(_micros, map(datetime.fromisoformat, times.split(",")))
+            best = _densest(sorted(zip(times, map(int, ids.split(",")))), p_start)
             if best is None:
                 continue
             entry = {"kind": kind}
@@ -732,12 +735,11 @@ async def _repeats(conn, start, end, scope, names: _Names) -> list[dict]:
     return found
 
 
-def _densest(seen: list[tuple[float, int]], start: float) -> list | None:
+def _densest(seen: list[tuple[int, int]], start: int) -> list | None:
     """The largest run of 3+ cases within 30 days ending at a case in P
-    (times in epoch seconds); the earliest such run on a tie."""
+    (times in microseconds since 1970); the earliest such run on a tie."""
     best, size = None, 0
-    lo = 0
-    window = REPEAT_WINDOW.total_seconds()
+    lo, window = 0, REPEAT_WINDOW // _MICROSECOND
     for hi, (at, _) in enumerate(seen):
         while at - seen[lo][0] >= window:
             lo += 1
@@ -746,17 +748,19 @@ def _densest(seen: list[tuple[float, int]], start: float) -> list | None:
     return seen[best[0]:best[1] + 1] if best else None
 
 
-def _epoch(column, dialect: str):
-    """Seconds since 1970 of a stored (naive UTC) timestamp: cheap to fetch."""
-    if dialect == "sqlite":
-        return (func.julianday(column) - 2440587.5) * 86400.0
-    return cast(extract("epoch", column), Float)  # numeric (Decimal) otherwise
+_EPOCH, _MICROSECOND = datetime(1970, 1, 1), timedelta(microseconds=1)
 
 
-def _iso(seconds: float) -> str:
-    """``datetime.fromtimestamp(round(seconds, 3), utc).isoformat()``, from
-    integer milliseconds and a cached date: thousands of these per month."""
-    day, ms = divmod(round(round(seconds, 3) * 1000), 86_400_000)
+def _micros(naive_utc: datetime) -> int:
+    """Microseconds since 1970: integers order and subtract exactly, and
+    cost less than datetimes in the window search."""
+    return (naive_utc - _EPOCH) // _MICROSECOND
+
+
+def _iso(micros: int) -> str:
+    """The UTC ISO time to the millisecond (rounded half up), from integer
+    milliseconds and a cached date: thousands of these per month."""
+    day, ms = divmod((micros + 500) // 1000, 86_400_000)
     sec, ms = divmod(ms, 1000)
     text = f"{_iso_day(day)}T{sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}"
     return f"{text}.{ms:03d}000+00:00" if ms else f"{text}+00:00"
