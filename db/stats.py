@@ -709,8 +709,9 @@ async def _repeats(conn, start, end, scope, names: _Names) -> list[dict]:
     found = []
     for kind, key_cols in (("phone", (cases.c.reporter_phone,)),
                            ("community_category", (cases.c.community_id, cases.c.category_id))):
-        query = (select(*key_cols, _joined(cases.c.id, dialect),
-                        _joined(cases.c.created_at, dialect))
+        created = (cases.c.created_at if dialect == "sqlite"  # stored as that text
+                   else func.to_char(cases.c.created_at, "YYYY-MM-DD HH24:MI:SS.US"))
+        query = (select(*key_cols, _joined(cases.c.id, dialect), _joined(created, dialect))
                  .where(_between(cases.c.created_at, window_start, end), scope,
                         *[c.is_not(None) for c in key_cols])
                  .group_by(*key_cols)
