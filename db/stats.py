@@ -569,14 +569,15 @@ def _acks(start, end, scope, dialect):
                 .where(e.c.action.in_(HANDOVERS), _between(e.c.at, start, end)).subquery("d"))
         wanted = true()
     else:
-        in_p = select(e.c.case_id).where(e.c.action.in_(HANDOVERS), _between(e.c.at, start, end))
-        w = dict(partition_by=e.c.case_id, order_by=e.c.seq)
-        rows = (select(e.c.case_id, e.c.action, e.c.at, e.c.due_at, e.c.holder_unit_id,
-                       func.lead(e.c.action).over(**w).label("next_action"),
-                       func.lead(e.c.at).over(**w).label("next_at"))
-                .where(e.c.action.in_(moves), e.c.at < end, e.c.case_id.in_(in_p))
-                .subquery("d"))
-        wanted = and_(rows.c.action.in_(HANDOVERS), rows.c.at >= start)
+        n = (select(x.c.action.label("next_action"), x.c.at.label("next_at"))
+             .where(x.c.case_id == e.c.case_id, x.c.seq > e.c.seq, x.c.action.in_(moves),
+                    x.c.at < end)
+             .order_by(x.c.seq).limit(1).lateral("n"))
+        rows = (select(e.c.case_id, e.c.at, e.c.due_at, e.c.holder_unit_id, n.c.next_action,
+                       n.c.next_at)
+                .select_from(e.outerjoin(n, true()))
+                .where(e.c.action.in_(HANDOVERS), _between(e.c.at, start, end)).subquery("d"))
+        wanted = true()
     signed = rows.c.next_action == Action.SIGN.value
     on_time = and_(signed, rows.c.next_at <= rows.c.due_at)
     minutes = case((signed, _seconds(rows.c.next_at, rows.c.at, dialect) / 60.0), else_=None)
@@ -731,9 +732,10 @@ async def _repeats(conn, start, end, scope, names: _Names) -> list[dict]:
                           "community_id": key[0], "category_id": key[1]}
             entry |= {"count": len(best), "first": _iso(best[0][0]), "last": _iso(best[-1][0]),
                       "case_ids": [i for _, i in best]}
-            found.append(entry)
-    found.sort(key=lambda r: (-r["count"], r["kind"], r["first"]))
-    return found
+            found.append(((-len(best), kind, entry["first"], key), entry))
+    # The key last: rows come grouped in no particular order.
+    found.sort(key=operator.itemgetter(0))
+    return [entry for _, entry in found]
 
 
 def _densest(seen: list[tuple[int, int]], start: int) -> list | None:
