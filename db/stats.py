@@ -551,39 +551,30 @@ def _acks(start, end, scope, dialect):
     its ``seq`` with one scalar subquery (a seek in (case_id, seq, …)) and
     joins that row by (case_id, seq): a subquery per column would be
     evaluated again for each use once the query is flattened (four seeks a
-    dispatch, not one and a lookup).  PostgreSQL (whose planner hashes the
-    whole event table for a correlated join) uses LEAD over just those rows
-    of the cases dispatched in P."""
+    dispatch, not one and a lookup).  PostgreSQL takes the whole row in one
+    LATERAL probe, ordered and limited so that its planner cannot turn it
+    into a hash over every move before ``end``."""
     e, x = events, events.alias("x")
     moves = HANDOVERS + (Action.SIGN.value, Action.RETURN.value, Action.MERGE.value)
+    later = and_(x.c.case_id == e.c.case_id, x.c.seq > e.c.seq, x.c.action.in_(moves),
+                 x.c.at < end)
     if dialect == "sqlite":
         n = events.alias("n")
-        following = (select(x.c.seq)
-                     .where(x.c.case_id == e.c.case_id, x.c.seq > e.c.seq,
-                            x.c.action.in_(moves), x.c.at < end)
-                     .order_by(x.c.seq).limit(1).scalar_subquery())
-        rows = (select(e.c.case_id, e.c.at, e.c.due_at, e.c.holder_unit_id,
-                       n.c.action.label("next_action"), n.c.at.label("next_at"))
-                .select_from(e.outerjoin(n, and_(n.c.case_id == e.c.case_id,
-                                                 n.c.seq == following)))
-                .where(e.c.action.in_(HANDOVERS), _between(e.c.at, start, end)).subquery("d"))
-        wanted = true()
+        following = select(x.c.seq).where(later).order_by(x.c.seq).limit(1).scalar_subquery()
+        source = e.outerjoin(n, and_(n.c.case_id == e.c.case_id, n.c.seq == following))
     else:
-        n = (select(x.c.action.label("next_action"), x.c.at.label("next_at"))
-             .where(x.c.case_id == e.c.case_id, x.c.seq > e.c.seq, x.c.action.in_(moves),
-                    x.c.at < end)
-             .order_by(x.c.seq).limit(1).lateral("n"))
-        rows = (select(e.c.case_id, e.c.at, e.c.due_at, e.c.holder_unit_id, n.c.next_action,
-                       n.c.next_at)
-                .select_from(e.outerjoin(n, true()))
-                .where(e.c.action.in_(HANDOVERS), _between(e.c.at, start, end)).subquery("d"))
-        wanted = true()
+        n = select(x.c.action, x.c.at).where(later).order_by(x.c.seq).limit(1).lateral("n")
+        source = e.outerjoin(n, true())
+    rows = (select(e.c.case_id, e.c.at, e.c.due_at, e.c.holder_unit_id,
+                   n.c.action.label("next_action"), n.c.at.label("next_at"))
+            .select_from(source)
+            .where(e.c.action.in_(HANDOVERS), _between(e.c.at, start, end)).subquery("d"))
     signed = rows.c.next_action == Action.SIGN.value
     on_time = and_(signed, rows.c.next_at <= rows.c.due_at)
     minutes = case((signed, _seconds(rows.c.next_at, rows.c.at, dialect) / 60.0), else_=None)
     query, _ = _keyed(rows, rows.c.holder_unit_id, case((on_time, 1), else_=0).label("on_time"),
                       minutes.label("minutes"), on=cases.c.id == rows.c.case_id)
-    return query.where(wanted, scope)
+    return query.where(scope)
 
 
 def _ack_counts(start, end, scope, dialect):
