@@ -20,7 +20,8 @@ def upgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_created_repeat',
                               ['created_at', 'reporter_phone', 'community_id', 'category_id'])
-        batch_op.drop_index('ix_cases_created_keys')
+    # IF EXISTS: databases built while 0003 was being written lack it.
+    op.execute("DROP INDEX IF EXISTS ix_cases_created_keys")
 
 
 def downgrade() -> None:
