@@ -141,3 +141,39 @@ def test_snapshot_kpis(snap_compare, demo_url):
         await open_stats(app, pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_commits_elsewhere_refresh_the_figures_at_most_once_per_interval(
+        demo_url, officer, monkeypatch):
+    """A busy district commits every few seconds and each commit posts
+    DataChanged: the running bulletin is computed again once per REFRESH_S,
+    however many arrive, and shows the time it is as of."""
+    from gridconsole.console.messages import DataChanged
+    from gridconsole.console.screens import stats as screen_module
+    from gridconsole.db import stats
+
+    monkeypatch.setattr(screen_module, "REFRESH_S", 2.0)
+    computed = []
+    real = stats.compute
+
+    async def counted(*args, **kwargs):
+        computed.append(args[2].label)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(stats, "compute", counted)
+    app = console(demo_url, officer)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_stats(app, pilot)
+        assert computed == ["2026-W47", "2026-W46"]
+        assert "截至 10:00" in str(screen.query_one("#stats-period").render())
+        for _ in range(10):
+            screen.post_message(DataChanged())
+        await pilot.pause(0.3)
+        assert len(computed) == 2  # the figures are under REFRESH_S old
+        for _ in range(50):
+            if len(computed) == 4:
+                break
+            await pilot.pause(0.1)
+        await settle(app, pilot)
+        await pilot.pause(0.5)
+        assert computed == ["2026-W47", "2026-W46"] * 2  # one refresh for ten commits

@@ -11,6 +11,7 @@ complaint opens the queue on the cases behind the figure (closed included).
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -19,6 +20,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from ...db import clock, stats
@@ -31,6 +33,7 @@ from ..widgets.charts import BarsChart, DailyChart, TrendChart
 from ..widgets.header import CenterHeader
 
 TABS = ("kpi", "rank", "breakdown", "hot", "charts")
+REFRESH_S = 60  # commits elsewhere refresh the figures at most this often
 REPEATS_SHOWN = 200  # a long tail of repeat pairs stays in the report files
 RANK_KPIS = ("received", "on_time_rate", "satisfaction_rate", "ack_on_time_rate",
              "return_rate", "overdue_open")
@@ -89,6 +92,8 @@ class StatsScreen(Screen):
         self.loaded: Loaded | None = None
         self.filters: dict[str, CaseFilter] = {}
         self.ready = asyncio.Event()
+        self._loading, self._stale, self._loaded_at = False, False, float("-inf")
+        self._refresh: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield CenterHeader("stats.title")
@@ -127,6 +132,16 @@ class StatsScreen(Screen):
 
     @work(exclusive=True, group="stats-load")
     async def load(self) -> None:
+        self._loading = True
+        try:
+            await self._load()
+        finally:
+            self._loading, self._loaded_at = False, time.monotonic()
+            if self._stale:
+                self._stale = False
+                self.on_data_changed()
+
+    async def _load(self) -> None:
         app, period = self.app, self.period
         now = clock.now()
         # Independent figures, computed together; the previous period only
@@ -152,7 +167,18 @@ class StatsScreen(Screen):
         self.fill_charts()
         self.ready.set()
 
-    def on_data_changed(self, _: DataChanged) -> None:
+    def on_data_changed(self, _: DataChanged | None = None) -> None:
+        # A busy district commits every few seconds, and a running month takes
+        # about a second to compute: refresh at most every REFRESH_S (the
+        # header shows when), and never restart a load under way.
+        if self._loading:
+            self._stale = True
+        elif self._refresh is None:
+            wait = self._loaded_at + REFRESH_S - time.monotonic()
+            self._refresh = self.set_timer(max(wait, 0), self._refreshed)
+
+    def _refreshed(self) -> None:
+        self._refresh = None
         self.load()
 
     # -- actions ------------------------------------------------------------------
@@ -195,6 +221,9 @@ class StatsScreen(Screen):
         line.append(f" {p.first:%m-%d}~{p.last_day:%m-%d}")
         if running:
             line.append(f" {t('stats.running')}", style="yellow")
+            if self.loaded and self.loaded.period == p:  # refreshed at most every REFRESH_S
+                as_of = clock.to_local(self.loaded.report.as_of)
+                line.append(f" {t('stats.as_of')} {as_of:%H:%M}", style="yellow")
         line.append(f" │ {t('stats.versus')} {p.previous().label}")
         line.append(f" │ {clock.LOCAL_TZ_NAME}", style="dim")
         if loading:
@@ -327,6 +356,7 @@ catalog({
     "stats.kind.month": ("月", "Month"),
     "stats.kind.year": ("年", "Year"),
     "stats.running": ("（进行中）", "(running)"),
+    "stats.as_of": ("截至", "as of"),
     "stats.versus": ("对比上期", "vs."),
     "stats.loading": ("计算中…", "computing…"),
     "stats.rank.street": ("镇街排名", "Streets and towns"),
