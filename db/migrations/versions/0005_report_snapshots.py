@@ -109,21 +109,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    dialect = op.get_bind().dialect.name
-    names = [("event_added", "case_events"), ("event_changed", "case_events"),
-             ("event_removed", "case_events"), ("case_added", "cases"), ("case_removed", "cases"),
-             ("case_rekeyed", "cases"), ("case_first_dispatch", "cases")]
-    if dialect == "sqlite":
-        names += [(f"{t}_{o}", t) for t in ("units", "categories")
-                  for o in ("insert", "update", "delete")]
-        for name, _ in names:
-            op.execute(f"DROP TRIGGER report_snapshots_{name}")
-    else:
-        names += [(f"{t}_changed", t) for t in ("units", "categories")]
-        for name, table in names:
-            op.execute(f"DROP TRIGGER report_snapshots_{name} ON {table}")
-        for name in ("event_added", "event_removed", "case_added", "case_removed",
-                     "event_changed", "case_rekeyed", "case_first_dispatch", "names_changed"):
-            op.execute(f"DROP FUNCTION report_snapshots_{name}()")
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        names = bind.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                     "AND name LIKE 'report_snapshots%'").scalars().all()
+        for name in names:
+            op.execute(f"DROP TRIGGER {name}")
+    else:  # dropping a trigger function drops its triggers
+        names = bind.exec_driver_sql("SELECT proname FROM pg_proc "
+                                     "WHERE proname LIKE 'report_snapshots%'").scalars().all()
+        for name in names:
+            op.execute(f"DROP FUNCTION {name}() CASCADE")
     op.drop_index(op.f('ix_report_snapshots_period_end'), table_name='report_snapshots')
     op.drop_table('report_snapshots')
