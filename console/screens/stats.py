@@ -170,7 +170,7 @@ class StatsScreen(Screen):
     def on_data_changed(self, _: DataChanged | None = None) -> None:
         # A busy district commits every few seconds, and a running month takes
         # about a second to compute: refresh at most every REFRESH_S (the
-        # header shows when), and never restart a load under way.
+        # period line says as of when), and never restart a load under way.
         if self._loading:
             self._stale = True
         elif self._refresh is None:
@@ -221,7 +221,7 @@ class StatsScreen(Screen):
         line.append(f" {p.first:%m-%d}~{p.last_day:%m-%d}")
         if running:
             line.append(f" {t('stats.running')}", style="yellow")
-            if self.loaded and self.loaded.period == p:  # refreshed at most every REFRESH_S
+            if self.loaded and self.loaded.period == p:
                 as_of = clock.to_local(self.loaded.report.as_of)
                 line.append(f" {t('stats.as_of')} {as_of:%H:%M}", style="yellow")
         line.append(f" │ {t('stats.versus')} {p.previous().label}")
