@@ -153,3 +153,28 @@ async def test_a_database_that_refuses_the_write_still_gets_its_bulletin(db, db_
         await reader.dispose()
     assert report.totals == TOTALS_W47
     assert await kept(db) == {}
+
+
+async def test_migration_0005_goes_down_and_up_again(db):
+    """Down to 0004 leaves no trigger behind (a case and its events can still be
+    written); up again, a backdated write discards a kept bulletin as before."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from gridconsole.db.schema import _config
+
+    async def migrate(step, target):
+        async with db.engine.connect() as conn:
+            await conn.run_sync(lambda sync: step(_config(sync), target))
+            await conn.commit()
+
+    await scenario(db)
+    await migrate(command.downgrade, "0004")
+    async with db.read() as conn:
+        assert not await conn.run_sync(lambda sync: inspect(sync).has_table("report_snapshots"))
+    await add_case(db, 42, "2026-11-18 09:00", S1, C1, L1)
+    await migrate(command.upgrade, "head")
+    await compute(db, DISTRICT, W47, now=AFTER)
+    assert await kept(db)
+    await add_case(db, 43, "2026-11-18 10:00", S1, C1, L1)
+    assert await kept(db) == {}
