@@ -35,10 +35,12 @@ def _cancel_all_tasks_bounded(loop) -> None:
 
     asyncio cancels every task left when a test's loop closes and waits for
     all of them.  A database connection still closing at that moment can
-    wait forever (SQLAlchemy runs the close in a shielded task that ignores
-    cancellation; aiosqlite's close then waits on a thread already gone).
-    It happened about once in four CI runs, after a console test, and hung
-    the run.  Here the wait is bounded; a task still pending after it is
+    wait forever: SQLAlchemy's ``terminate()`` closes it gracefully in a
+    shielded task (``_terminate_graceful_close``), and aiosqlite 0.22's
+    ``close()`` then awaits a stop future that its thread, already stopped
+    by an earlier close of the same connection, never answers.  It happened
+    in two of five CI runs, after ``test_two_consoles_see_each_others_changes``,
+    and hung the run.  Here the wait is bounded; a task still pending after it is
     reported with its stack, so that the next time shows
     which one (in the warnings summary), and left behind.
     """
