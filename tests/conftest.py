@@ -39,7 +39,7 @@ def _cancel_all_tasks_bounded(loop) -> None:
     shielded task (``_terminate_graceful_close``), and aiosqlite 0.22's
     ``close()`` then awaits a stop future that its thread, already stopped
     by an earlier close of the same connection, never answers.  It happened
-    in three of seven CI runs, after a test with two consoles in one loop,
+    in three of seven CI runs, each time after a console test,
     and hung the run.  Here the wait is bounded; a task still pending after it is
     reported with its stack, so that the next time shows
     which one (in the warnings summary), and left behind.
