@@ -37,8 +37,9 @@ def _cancel_all_tasks_bounded(loop) -> None:
     all of them.  A database connection still closing at that moment can
     wait forever: SQLAlchemy's ``terminate()`` closes it gracefully in a
     shielded task (``_terminate_graceful_close``), and aiosqlite 0.22's
-    ``close()`` then awaits a stop future that its thread, already stopped
-    by an earlier close of the same connection, never answers.  It happened
+    ``close()`` then awaits a stop future that nothing answers (by its code,
+    the thread stops at the first close's stop request, so a second close of
+    the same connection waits forever; not observed directly).  It happened
     in three of seven CI runs, each time after a console test,
     and hung the run.  Here the wait is bounded; a task still pending after it is
     reported with its stack, so that the next time shows
