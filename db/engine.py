@@ -154,6 +154,13 @@ def _unavailable(exc: DBAPIError) -> Exception:
 
 def _sqlite_setup(engine: AsyncEngine) -> None:
     sync = engine.sync_engine
+    # A task cancelled twice in the middle of a statement (a worker when the
+    # console quits) has SQLAlchemy "terminate" its connection: aiosqlite 0.22's
+    # close() in a shielded task, then its stop() on the second cancel.  The
+    # close then waits forever for a second stop that the connection's thread,
+    # gone after the first, never answers, and the process cannot exit.
+    # A plain close stops the thread once.
+    sync.dialect.do_terminate = sync.dialect.do_close
 
     @event.listens_for(sync, "connect")
     def _connect(dbapi_conn, _record):

@@ -34,16 +34,14 @@ def _cancel_all_tasks_bounded(loop) -> None:
     """asyncio's loop teardown, without waiting forever.
 
     asyncio cancels every task left when a test's loop closes and waits for
-    all of them.  A database connection still closing at that moment can
-    wait forever: SQLAlchemy's ``terminate()`` closes it gracefully in a
-    shielded task (``_terminate_graceful_close``), and aiosqlite 0.22's
-    ``close()`` then awaits a stop future that nothing answers (by its code,
-    the thread stops at the first close's stop request, so a second close of
-    the same connection waits forever; not observed directly).  It happened
-    in three of seven CI runs, each time after a console test,
-    and hung the run.  Here the wait is bounded; a task still pending after it is
-    reported with its stack, so that the next time shows
-    which one (in the warnings summary), and left behind.
+    all of them.  A SQLite connection whose statement was cancelled twice
+    used to be closed twice by SQLAlchemy's ``terminate()`` (aiosqlite's
+    ``close()``, shielded, then ``stop()``), and the close then waited
+    forever: three of seven CI runs hung after a console test, and so did
+    the console on quit.  ``db/engine.py`` now closes such connections
+    plainly (``tests/test_cancel.py``); this bound stays as a guard, and a
+    task still pending after it is named with its stack in the warnings
+    summary, then left behind.
     """
     pending = asyncio.all_tasks(loop)
     for task in pending:
