@@ -362,23 +362,20 @@ async def _compute(db: Database, actor: Actor, period: Period, now: datetime,
     jobs += [_rows(q) for q in (
         _ack_counts(start, cutoff, scope, dialect), _resolution_counts(start, cutoff, scope, dialect),
         _callbacks(start, cutoff, scope), _created(start, cutoff, scope),
-        _action_counts(start, cutoff, scope), _held_at(cutoff, scope),
-        _returns(start, cutoff, scope))]
+        _action_counts(start, cutoff, scope), _returns(start, cutoff, scope),
+        _held_at(cutoff, scope))]
     results = await _parallel(db, jobs)
     repeats, hotspots = (results.pop(0), results.pop(0)) if extras else ([], [])
-    held = results.pop(-2)
+    held = results.pop()
     # Tallies by the finest key that any group needs (street, top category,
     # channel, department) first: one dict lookup per row, then a roll-up over
     # a few thousand keys, each merge one C-level map over the counters.
     top = names.top_category
-    fine: dict[tuple, Tally] = {}
+    fine: dict[tuple, Tally] = defaultdict(Tally)
     for columns, rows in results:
         slots = [(_SLOT.get(name), name) for name in columns[4:]]
         for street, category, channel, dept, *values in rows:
-            key = (street, top.get(category, category), channel, dept)
-            tally = fine.get(key)
-            if tally is None:
-                tally = fine[key] = Tally()
+            tally = fine[street, top.get(category, category), channel, dept]
             counts = tally.counts
             for (slot, name), value in zip(slots, values):
                 if slot is not None:
@@ -388,11 +385,7 @@ async def _compute(db: Database, actor: Actor, period: Period, now: datetime,
     overdue = _SLOT["overdue_open"]
     for street, category, channel, dept, action, due_at, data in held[1]:
         if _deadline(action, due_at, data) < cutoff:
-            key = (street, top.get(category, category), channel, dept)
-            tally = fine.get(key)
-            if tally is None:
-                tally = fine[key] = Tally()
-            tally.counts[overdue] += 1
+            fine[street, top.get(category, category), channel, dept].counts[overdue] += 1
 
     tallies: dict[tuple, Tally] = defaultdict(Tally)
     for (street, category, channel, dept), tally in fine.items():
