@@ -320,16 +320,17 @@ async def floor_kpis(db: Database, start: datetime, end: datetime) -> dict:
 
 async def stats_figures(db: Database, actor: Actor, runs: int) -> dict:
     """A complete week and month (the last ones before the newest case): the full
-    bulletin against the floor, and whether their shared figures agree."""
+    bulletin against the floor, and whether their shared figures agree; and the
+    running week and month, as the statistics screen refreshes them."""
     newest = await _newest(db)
-    found = optional("stats", "Period", "compute")
+    found = optional("stats", "Period", "compute", "REBASE")
     out = {}
     for kind in ("week", "month"):
         if isinstance(found, str):
             start, end = _fallback_period(kind, newest)
             label = f"{start:%Y-%m-%d}"
         else:
-            Period, compute = found
+            Period, compute, rebase = found
             period = Period.last_complete(kind, newest)
             start, end, label = period.start, period.end, period.label
         floor = await floor_kpis(db, start, end)
@@ -338,9 +339,10 @@ async def stats_figures(db: Database, actor: Actor, runs: int) -> dict:
                                                          warmup=0))
         out[f"stats_{kind}_floor"].update(period=label, figures=floor)
         if isinstance(found, str):
-            out[f"stats_{kind}"] = out[f"stats_{kind}_kept"] = missing(found)
+            for name in ("", "_kept", "_running", "_running_floor"):
+                out[f"stats_{kind}{name}"] = missing(found)
             continue
-        # Computed from the event log (as the running period always is) …
+        # Computed from the event log (as a period is the first time) …
         report = await compute(db, actor, period, kept=False)
         totals = {k: report.totals.get(k) for k in floor}
         out[f"stats_{kind}"] = summary(await timed(
@@ -352,6 +354,19 @@ async def stats_figures(db: Database, actor: Actor, runs: int) -> dict:
                                                         warmup=0))
         out[f"stats_{kind}_kept"].update(period=label,
                                          same_as_computed=kept.as_json() == report.as_json())
+        # The running period up to the newest case, from tallies kept as of
+        # REBASE + SETTLE (15 minutes) before it: the most a refresh brings forward.
+        running = Period.containing(kind, newest)
+        await compute(db, actor, running, now=newest - rebase)
+        brought = await compute(db, actor, running, now=newest)
+        out[f"stats_{kind}_running"] = summary(await timed(
+            lambda: compute(db, actor, running, now=newest), runs, warmup=0))
+        counted = await compute(db, actor, running, now=newest, kept=False)
+        out[f"stats_{kind}_running"].update(
+            period=running.label, same_as_computed=brought.as_json() == counted.as_json())
+        out[f"stats_{kind}_running_floor"] = summary(await timed(
+            lambda: floor_kpis(db, running.start, newest), runs))
+        out[f"stats_{kind}_running_floor"].update(period=running.label)
     return out
 
 

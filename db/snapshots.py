@@ -1,17 +1,19 @@
-"""结账: the district bulletin of a closed period is computed once, then kept.
+"""结账: district bulletins are kept, so that each is counted from the log once.
 
-A week, month or year is closed SETTLE after its end.  Its bulletin counts
-only history before the end, and the triggers of migration 0005 delete a kept
-bulletin as soon as that history changes: an event or a case timestamped
-before the end written, changed or deleted, a case re-keyed, a unit or a
-category changed.  So a kept bulletin always equals a fresh computation.  Two
+A closed week, month or year (SETTLE after its end) keeps its bulletin.  A
+running one keeps its tallies as of a moment at least SETTLE ago (db/stats.py
+brings them up to date from the cases touched since).  Either is exact as of
+its ``period_end``, the cut-off it counts history up to, and the triggers of
+migration 0005 delete it as soon as that history changes: an event or a case
+timestamped before the cut-off written, changed or deleted, a case re-keyed,
+a unit or a category changed.  So whatever is kept equals a fresh count.  Two
 things the triggers cannot see are handled here:
 
-* A write committed while the bulletin was being computed: the bulletin is not
-  kept if an event newer than those the computation started from is stamped
-  before the period's end (SQLite hands out event ids in commit order).
+* A write committed while the bulletin was being computed: it is not kept if
+  an event newer than those the computation started from is stamped before
+  the cut-off (SQLite hands out event ids in commit order).
 * On PostgreSQL ids are not handed out in commit order: there SETTLE stands
-  guard, since a write stamped before the end would have had to stay
+  guard, since a write stamped before the cut-off would have had to stay
   uncommitted that long.
 
 Only district-wide bulletins are kept: an officer's scope follows the cases'
@@ -33,15 +35,15 @@ SETTLE = timedelta(minutes=5)
 kept, events = ReportSnapshot.__table__, CaseEvent.__table__
 
 
-def closed(actor: Actor, end: datetime, now: datetime) -> bool:
-    """Whether the bulletin of a period ending at ``end`` is kept."""
-    return actor.scope_unit_id is None and end + SETTLE <= now
+def keeps(actor: Actor) -> bool:
+    """Whether ``actor``'s bulletins are kept: district-wide ones only."""
+    return actor.scope_unit_id is None
 
 
 async def load(db: Database, kind: str, first: date, formulas: int,
                extras: bool) -> tuple[dict | None, int]:
-    """The kept bulletin (None if there is none that will do), and the newest
-    event id now: pass it to ``keep`` after computing."""
+    """What is kept for the period (None if nothing that will do), and the
+    newest event id now: pass it to ``keep`` after computing."""
     async with db.read() as conn:
         row = (await conn.execute(
             select(kept.c.formulas, kept.c.extras, kept.c.body)
@@ -54,8 +56,8 @@ async def load(db: Database, kind: str, first: date, formulas: int,
 
 async def keep(db: Database, kind: str, first: date, end: datetime, formulas: int,
                extras: bool, body: dict, seen: int) -> None:
-    """Keep a bulletin computed from the events up to id ``seen``, unless a
-    later one belongs before ``end``.  A database that cannot take the write
+    """Keep what was counted up to ``end`` from the events up to id ``seen``,
+    unless a later one belongs before ``end``.  A database that cannot take the write
     now (busy, read-only) just means computing it again next time."""
     values = dict(kind=kind, first=first, period_end=end, formulas=formulas, extras=extras,
                   computed_at=clock.now(), body=body)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import (Text, and_, case, cast, exists, extract, func, literal,
-                        or_, select, true, union_all)
+                        or_, select, true, tuple_, union_all)
 from sqlalchemy.sql import ColumnElement
 
 from . import clock, snapshots
@@ -54,9 +54,9 @@ WEIGHTS = {"on_time_rate": 35, "satisfaction_rate": 35, "ack_on_time_rate": 20,
 HOTSPOT_FACTOR, HOTSPOT_MIN, HOTSPOT_BASE_PERIODS = 1.5, 10, 4
 REPEAT_MIN, REPEAT_WINDOW = 3, timedelta(days=30)
 LIST_SIZE = 3
-#: The version of the definitions below: bump it when a figure's definition
-#: changes, and bulletins kept under the old one are computed again.
-FORMULAS = 1
+#: The version of the definitions below and of what is kept of them: bump it
+#: when either changes, and what was kept under the old one is counted again.
+FORMULAS = 2
 
 KPI_NAMES = ("received", "dispatched", "direct", "resolved", "ack_on_time_rate",
              "resolve_rate", "on_time_rate", "overdue_open", "return_rate", "redo_rate",
@@ -181,6 +181,16 @@ class Tally:
         self.counts = list(map(operator.add, self.counts, other.counts))
         self.handle_hours += other.handle_hours
         self.ack_minutes += other.ack_minutes
+
+    def subtract(self, other: Tally) -> None:
+        """Take out what ``other`` once added; ValueError if it never was."""
+        self.counts = list(map(operator.sub, self.counts, other.counts))
+        if min(self.counts) < 0:
+            raise ValueError("negative count")
+        for mine, theirs in ((self.handle_hours, other.handle_hours),
+                             (self.ack_minutes, other.ack_minutes)):
+            for value in theirs:
+                mine.remove(value)
 
     def kpis(self) -> dict:
         (received, dispatched, direct, resolved, created_valid, created_resolved, handovers,
@@ -329,48 +339,170 @@ def _rows(query):
     return job
 
 
+#: A kept running tally older than this (past SETTLE) is brought forward and
+#: kept again: the cases touched since it stay few, and so do the writes.
+REBASE = timedelta(minutes=10)
+#: Past this many cases touched since a kept tally, counting from the log is cheaper.
+TOUCHED_MAX = 5000
+
+
+@dataclass
+class Tallied:
+    """A district bulletin before its roll-up, exact as of ``cutoff``: the
+    tallies by fine key (overdue left out: it moves with the clock alone),
+    the hotspot counts per key and period, and each key's densest repeat run.
+
+    Every figure but overdue is a sum over cases of what each case's own
+    history before the cut-off contributes.  A case untouched since ``cutoff``
+    contributes the same at any later time, so a later cut-off needs only the
+    touched cases counted again: once as of ``cutoff`` (taken out), once as of
+    the new one (put in).  That is how a running period's bulletin stays
+    current without counting the whole period again."""
+    cutoff: datetime
+    fine: dict[tuple, Tally]
+    hotspot_counts: dict[tuple, list[int]]
+    repeats: dict[tuple, tuple]
+
+    def to_store(self) -> dict:
+        return {"cutoff": self.cutoff.isoformat(),
+                "fine": [[*key, t.counts, t.handle_hours, t.ack_minutes]
+                         for key, t in self.fine.items()],
+                "hotspot_counts": [[*key, n] for key, n in self.hotspot_counts.items()],
+                "repeats": [[*key, *run] for key, run in self.repeats.items()]}
+
+    @classmethod
+    def stored(cls, body: dict) -> Tallied:
+        return cls(datetime.fromisoformat(body["cutoff"]),
+                   {tuple(key): Tally(counts, hours, minutes)
+                    for *key, counts, hours, minutes in body["fine"]},
+                   {tuple(key): n for *key, n in body["hotspot_counts"]},
+                   {tuple(key): (first, last, ids) for *key, first, last, ids in body["repeats"]})
+
+
 async def compute(db: Database, actor: Actor, period: Period, now: datetime | None = None,
                   extras: bool = True, kept: bool = True) -> Report:
     """The bulletin of ``period`` within ``actor``'s scope.  ``extras=False``
     leaves out hotspots and repeat complaints (the statistics screen does not
-    show them for the previous period).  A closed period's district bulletin
-    is computed once and then read back (db/snapshots.py); ``kept=False``
-    computes it from the log all the same."""
+    show them for the previous period).
+
+    District bulletins are kept (db/snapshots.py).  A closed period's is
+    computed once and then read back.  A running period's tallies are kept
+    as of SETTLE ago, brought forward every REBASE, and brought up to now on
+    each request from the cases touched since.  ``kept=False`` computes from
+    the log all the same."""
     now = now or clock.now()
-    if not (kept and snapshots.closed(actor, period.end, now)):
-        return await _compute(db, actor, period, now, extras)
-    body, seen = await snapshots.load(db, period.kind, period.first, FORMULAS, extras)
-    if body is not None:
-        return Report.stored(period, body)
-    report = await _compute(db, actor, period, now, extras)
-    await snapshots.keep(db, period.kind, period.first, period.end, FORMULAS, extras,
-                         report.to_store(), seen)
-    return report
-
-
-async def _compute(db: Database, actor: Actor, period: Period, now: datetime,
-                   extras: bool) -> Report:
-    cutoff = min(period.end, now)
-    start = period.start
-    scope, dialect = case_scope(actor), db.engine.dialect.name
+    end = min(period.end, now)
+    scope = case_scope(actor)
     async with db.read() as conn:
         names = await _names(conn, actor)
+    if not (kept and snapshots.keeps(actor)):
+        return _report(period, *await _tally(db, period, end, scope, names, extras), names)
+    found, seen = await snapshots.load(db, period.kind, period.first, FORMULAS, extras)
+    if found is not None and found.get("report"):
+        return Report.stored(period, found["report"])
+    base = Tallied.stored(found["tallied"]) if found else None
+    if base is not None and base.cutoff > end:  # asked about an earlier moment
+        base = None
+    settled = min(period.end, now - snapshots.SETTLE)
+    due = base is None or base.cutoff < settled - REBASE or base.cutoff < settled == period.end
+    if settled > period.start and due:
+        closing = settled == period.end
+        base, overdue = await _tally(db, period, settled, scope, names, extras, since=base,
+                                     held=closing)
+        if closing:
+            report = _report(period, base, overdue, names)
+            await snapshots.keep(db, period.kind, period.first, settled, FORMULAS, extras,
+                                 {"report": report.to_store()}, seen)
+            return report
+        await snapshots.keep(db, period.kind, period.first, settled, FORMULAS, extras,
+                             {"tallied": base.to_store()}, seen)
+    return _report(period, *await _tally(db, period, end, scope, names, extras, since=base), names)
+
+
+async def _tally(db: Database, period: Period, cutoff: datetime, scope, names: _Names,
+                 extras: bool, since: Tallied | None = None,
+                 held: bool = True) -> tuple[Tallied, dict]:
+    """The tallies as of ``cutoff``, and (if ``held``) the overdue cases then
+    by fine key: counted from the log, or brought forward from ``since`` (a
+    district tally of the same period) when few cases were touched after it.
+    Without ``extras``, no hotspot counts or repeat complaints."""
+    dialect, top = db.engine.dialect.name, names.top_category
+    start = period.start
+    touched = None
+    if since is not None:
+        async with db.read() as conn:
+            touched = await _touched(conn, since.cutoff)
+        if len(touched[0]) > TOUCHED_MAX:
+            since = touched = None
     # The longest jobs first, so that no long one starts last: the repeats,
     # then the per-dispatch and per-resolution queries … (timed on a month).
-    jobs = [lambda conn: _repeats(conn, start, cutoff, scope, names),
-            lambda conn: _hotspots(conn, period, cutoff, scope, names)] if extras else []
-    jobs += [_rows(q) for q in (
-        _ack_counts(start, cutoff, scope, dialect), _resolution_counts(start, cutoff, scope, dialect),
-        _callbacks(start, cutoff, scope), _created(start, cutoff, scope),
-        _action_counts(start, cutoff, scope), _returns(start, cutoff, scope),
-        _held_at(cutoff, scope))]
+    if touched is None:
+        edges = _hotspot_edges(period, cutoff)
+        jobs = [lambda conn: _repeats(conn, start, cutoff, scope),
+                lambda conn: _hotspot_counts(conn, edges, scope)] if extras else []
+        jobs += _fine_jobs(start, cutoff, scope, dialect)
+    else:
+        ids, phones, pairs = touched
+        only = and_(scope, cases.c.id.in_(ids))
+        jobs = [lambda conn: _repeats(conn, start, cutoff, scope, (phones, pairs)),
+                lambda conn: _hotspot_counts(conn, [since.cutoff, cutoff], scope)] if extras else []
+        jobs += _fine_jobs(start, since.cutoff, only, dialect) if ids else []
+        jobs += _fine_jobs(start, cutoff, only, dialect) if ids else []
+    if held:
+        jobs.append(_rows(_held_at(cutoff, scope)))
     results = await _parallel(db, jobs)
-    repeats, hotspots = (results.pop(0), results.pop(0)) if extras else ([], [])
-    held = results.pop()
-    # Tallies by the finest key that any group needs (street, top category,
-    # channel, department) first: one dict lookup per row, then a roll-up over
-    # a few thousand keys, each merge one C-level map over the counters.
-    top = names.top_category
+    repeats, hotspot_counts = (results.pop(0), results.pop(0)) if extras else ({}, {})
+    overdue: dict[tuple, int] = defaultdict(int)
+    for street, category, channel, dept, action, due_at, data in (results.pop()[1] if held
+                                                                 else ()):
+        if _deadline(action, due_at, data) < cutoff:
+            overdue[street, top.get(category, category), channel, dept] += 1
+    if touched is None:
+        return Tallied(cutoff, _fold(results, top), hotspot_counts, repeats), overdue
+    fine = since.fine
+    half = len(results) // 2
+    try:
+        for key, tally in _fold(results[:half], top).items():
+            fine[key].subtract(tally)
+    except (KeyError, ValueError):  # not what was kept: never expected, but be exact
+        return await _tally(db, period, cutoff, scope, names, extras, held=held)
+    for key, tally in _fold(results[half:], top).items():
+        fine.setdefault(key, Tally()).merge(tally)
+    if not extras:
+        return Tallied(cutoff, fine, {}, {}), overdue
+    for key, (n,) in hotspot_counts.items():
+        since.hotspot_counts.setdefault(key, [0] * (HOTSPOT_BASE_PERIODS + 1))[-1] += n
+    new_keys = {("phone", p) for p in phones} | {("community_category", *p) for p in pairs}
+    since.repeats = {k: e for k, e in since.repeats.items() if k not in new_keys} | repeats
+    return Tallied(cutoff, fine, since.hotspot_counts, since.repeats), overdue
+
+
+async def _touched(conn, since: datetime) -> tuple[list[int], list[str], list[tuple]]:
+    """The cases changed, or with an event stamped, at or after ``since``, and
+    the repeat-complaint keys of those created then (the only cases a key
+    can gain)."""
+    changed = union_all(select(cases.c.id).where(cases.c.updated_at >= since),
+                        select(cases.c.id).where(cases.c.created_at >= since),
+                        select(events.c.case_id).where(events.c.at >= since))
+    ids = sorted(set((await conn.execute(changed)).scalars()))
+    new = (await conn.execute(
+        select(cases.c.reporter_phone, cases.c.community_id, cases.c.category_id)
+        .where(cases.c.created_at >= since))).all()
+    phones = sorted({r[0] for r in new if r[0] is not None})
+    pairs = sorted({(r[1], r[2]) for r in new if r[1] is not None and r[2] is not None})
+    return ids, phones, pairs
+
+
+def _fine_jobs(start, end, scope, dialect) -> list:
+    return [_rows(q) for q in (
+        _ack_counts(start, end, scope, dialect), _resolution_counts(start, end, scope, dialect),
+        _callbacks(start, end, scope), _created(start, end, scope),
+        _action_counts(start, end, scope), _returns(start, end, scope))]
+
+
+def _fold(results, top: dict[int, int]) -> dict[tuple, Tally]:
+    """Tallies by the finest key that any group needs (street, top category,
+    channel, department): one dict lookup per row."""
     fine: dict[tuple, Tally] = defaultdict(Tally)
     for columns, rows in results:
         slots = [(_SLOT.get(name), name) for name in columns[4:]]
@@ -382,13 +514,20 @@ async def _compute(db: Database, actor: Actor, period: Period, now: datetime,
                     counts[slot] += value
                 elif value:
                     getattr(tally, name).extend(map(float, value.split(",")))
-    overdue = _SLOT["overdue_open"]
-    for street, category, channel, dept, action, due_at, data in held[1]:
-        if _deadline(action, due_at, data) < cutoff:
-            fine[street, top.get(category, category), channel, dept].counts[overdue] += 1
+    return dict(fine)
 
+
+def _report(period: Period, tallied: Tallied, overdue: dict, names: _Names) -> Report:
+    """Roll the fine tallies up (a few thousand keys, each merge one C-level
+    map over the counters) into the bulletin's groups and rankings."""
     tallies: dict[tuple, Tally] = defaultdict(Tally)
-    for (street, category, channel, dept), tally in fine.items():
+    slot = _SLOT["overdue_open"]
+    for key in tallied.fine.keys() | overdue.keys():
+        street, category, channel, dept = key
+        tally = tallied.fine.get(key, Tally())
+        if key in overdue:
+            tally = Tally(tally.counts.copy(), tally.handle_hours, tally.ack_minutes)
+            tally.counts[slot] += overdue[key]
         targets = [("total", None), ("street", street), ("category", category),
                    ("channel", channel)]
         if dept is not None:
@@ -413,8 +552,9 @@ async def _compute(db: Database, actor: Actor, period: Period, now: datetime,
                    for c in names.top_categories]
     channels = sorted(k for g, k in tallies if g == "channel")
     by_channel = [{"channel": ch, **kpis_of("channel", ch)} for ch in channels]
-    return Report(period, cutoff, kpis_of("total", None), by_unit, by_category, by_channel,
-                  hotspots, repeats)
+    return Report(period, tallied.cutoff, kpis_of("total", None), by_unit, by_category,
+                  by_channel, _hotspot_list(tallied.hotspot_counts, names),
+                  _repeat_list(tallied.repeats, names))
 
 
 def _ordered(row: dict) -> dict:
@@ -654,50 +794,67 @@ def _buckets(col, edges: list[datetime]):
     return case(*[(col < edge, i) for i, edge in enumerate(edges[1:-1])], else_=len(edges) - 2)
 
 
-async def _hotspots(conn, period: Period, end, scope, names: _Names) -> list[dict]:
-    """Counts per category and per community in P and in each of the 4
-    periods before: one index range per period (cases by created_at), not a
-    CASE bucket per case over all five."""
-    periods = [period.shift(-i) for i in range(HOTSPOT_BASE_PERIODS, 0, -1)]
-    edges = [p.start for p in periods] + [period.start, end]
-    found = []
-    for kind, column, label in (("category", cases.c.category_id, names.category),
-                                ("community", cases.c.community_id, names.unit)):
+def _hotspot_edges(period: Period, end: datetime) -> list[datetime]:
+    """The 4 periods before ``period``, then ``period`` up to ``end``."""
+    before = [period.shift(-i) for i in range(HOTSPOT_BASE_PERIODS, 0, -1)]
+    return [p.start for p in before] + [period.start, end]
+
+
+async def _hotspot_counts(conn, edges: list[datetime], scope) -> dict[tuple, list[int]]:
+    """Cases created per category and per community between each pair of
+    ``edges``: one index range per period (cases by created_at), not a CASE
+    bucket per case over all of them."""
+    counts: dict[tuple, list[int]] = {}
+    for kind, column in (("category", cases.c.category_id), ("community", cases.c.community_id)):
         query = union_all(*[
             select(column, literal(b), func.count())
             .where(_between(cases.c.created_at, lo, hi), column.is_not(None), scope)
             .group_by(column)
             for b, (lo, hi) in enumerate(zip(edges, edges[1:]))])
-        counts: dict[int, list[int]] = defaultdict(lambda: [0] * (HOTSPOT_BASE_PERIODS + 1))
         for key, b, n in await conn.execute(query):
-            counts[key][b] = n
-        for key, series in counts.items():
-            now_count, base = series[-1], sum(series[:-1]) / HOTSPOT_BASE_PERIODS
-            if now_count >= HOTSPOT_MIN and now_count >= HOTSPOT_FACTOR * base:
-                found.append({"kind": kind, "id": key, "name": label.get(key, str(key)),
-                              "count": now_count, "baseline": round(base, 2),
-                              "ratio": round(now_count / base, 2) if base else None})
+            counts.setdefault((kind, key), [0] * (len(edges) - 1))[b] = n
+    return counts
+
+
+def _hotspot_list(counts: dict[tuple, list[int]], names: _Names) -> list[dict]:
+    found = []
+    for (kind, key), series in counts.items():
+        now_count, base = series[-1], sum(series[:-1]) / HOTSPOT_BASE_PERIODS
+        if now_count >= HOTSPOT_MIN and now_count >= HOTSPOT_FACTOR * base:
+            label = names.category if kind == "category" else names.unit
+            found.append({"kind": kind, "id": key, "name": label.get(key, str(key)),
+                          "count": now_count, "baseline": round(base, 2),
+                          "ratio": round(now_count / base, 2) if base else None})
     found.sort(key=lambda h: (-h["count"], h["kind"], h["id"]))
     return found
 
 
-async def _repeats(conn, start, end, scope, names: _Names) -> list[dict]:
-    """Keys with 3+ cases within 30 days, at least one window ending in P.  SQL
-    returns one row per key with 3+ cases in P and the 30 days before, its
+async def _repeats(conn, start, end, scope, only=None) -> dict[tuple, tuple]:
+    """Each key's densest run of 3+ cases within 30 days that ends in P (its
+    first and last times, its case ids), by key: ``("phone", phone)`` or
+    ``("community_category", community, category)``.  ``only`` limits the
+    search to some phones and (community, category) pairs.
+
+    SQL returns one row per key with 3+ cases in P and the 30 days before, its
     case ids and creation times as two lists; the window search is then a
     short scan per key."""
-    from .privacy import mask_phone
-
     dialect = conn.dialect.name
     window_start = start - REPEAT_WINDOW
     p_start = _micros(clock.as_utc(start).replace(tzinfo=None))
-    found = []
-    for kind, key_cols in (("phone", (cases.c.reporter_phone,)),
-                           ("community_category", (cases.c.community_id, cases.c.category_id))):
-        created = (cases.c.created_at if dialect == "sqlite"  # stored as that text
-                   else func.to_char(cases.c.created_at, "YYYY-MM-DD HH24:MI:SS.US"))
+    created = (cases.c.created_at if dialect == "sqlite"  # stored as that text
+               else func.to_char(cases.c.created_at, "YYYY-MM-DD HH24:MI:SS.US"))
+    found = {}
+    for i, (kind, key_cols) in enumerate((
+            ("phone", (cases.c.reporter_phone,)),
+            ("community_category", (cases.c.community_id, cases.c.category_id)))):
+        wanted = true()
+        if only is not None:
+            if not only[i]:
+                continue
+            wanted = (key_cols[0].in_(only[i]) if len(key_cols) == 1
+                      else tuple_(*key_cols).in_(only[i]))
         query = (select(*key_cols, _joined(cases.c.id, dialect), _joined(created, dialect))
-                 .where(_between(cases.c.created_at, window_start, end), scope,
+                 .where(_between(cases.c.created_at, window_start, end), scope, wanted,
                         *[c.is_not(None) for c in key_cols])
                  .group_by(*key_cols)
                  .having(func.count() >= REPEAT_MIN, func.max(cases.c.created_at) >= start))
@@ -705,19 +862,27 @@ async def _repeats(conn, start, end, scope, names: _Names) -> list[dict]:
             # Both lists come in the same (unspecified) order: sort the pairs.
             times = map(_micros, map(datetime.fromisoformat, times.split(",")))
             best = _densest(sorted(zip(times, map(int, ids.split(",")))), p_start)
-            if best is None:
-                continue
-            entry = {"kind": kind}
-            if kind == "phone":
-                entry["key"] = mask_phone(key[0])
-            else:
-                entry |= {"key": f"{names.unit.get(key[0], key[0])} / "
-                                 f"{names.category.get(key[1], key[1])}",
-                          "community_id": key[0], "category_id": key[1]}
-            entry |= {"count": len(best), "first": _iso(best[0][0]), "last": _iso(best[-1][0]),
-                      "case_ids": [i for _, i in best]}
-            found.append(((-len(best), kind, entry["first"], key), entry))
-    # The key last: rows come grouped in no particular order.
+            if best is not None:
+                found[(kind, *key)] = (_iso(best[0][0]), _iso(best[-1][0]), [i for _, i in best])
+    return found
+
+
+def _repeat_list(repeats: dict[tuple, tuple], names: _Names) -> list[dict]:
+    """The bulletin's entries: most cases first; then by kind, first case and
+    key (rows come grouped in no particular order)."""
+    from .privacy import mask_phone
+
+    found = []
+    for (kind, *key), (first, last, ids) in repeats.items():
+        entry = {"kind": kind}
+        if kind == "phone":
+            entry["key"] = mask_phone(key[0])
+        else:
+            entry |= {"key": f"{names.unit.get(key[0], key[0])} / "
+                             f"{names.category.get(key[1], key[1])}",
+                      "community_id": key[0], "category_id": key[1]}
+        entry |= {"count": len(ids), "first": first, "last": last, "case_ids": ids}
+        found.append(((-len(ids), kind, first, key), entry))
     found.sort(key=operator.itemgetter(0))
     return [entry for _, entry in found]
 

@@ -88,15 +88,24 @@ async def test_a_rekeyed_case_or_a_renamed_unit_discards_bulletins(db):
     assert "新名街道" in {u["unit"] for u in report.by_unit}
 
 
-async def test_only_closed_district_bulletins_are_kept(db):
+async def test_only_district_bulletins_are_kept_and_running_ones_as_tallies(db):
+    from test_running import kept_rows
+
     await scenario(db)
     officer = Actor(99, "s1", "s1", Role.STREET_OFFICER, S1, UnitKind.STREET.value)
     await compute(db, officer, W47, now=AFTER)  # a scope follows current holders
-    await compute(db, DISTRICT, W47.next(), now=L("2026-11-25 10:00"))  # still running
-    await compute(db, DISTRICT, W47, now=W47.end + snapshots.SETTLE / 2)  # just ended
     assert await kept(db) == {}
-    await compute(db, DISTRICT, W47, now=W47.end + snapshots.SETTLE)
-    assert set(await kept(db)) == {("week", "2026-11-16")}
+    # Running, or ended less than SETTLE ago: tallies as of SETTLE ago.
+    running = L("2026-11-25 10:00")
+    await compute(db, DISTRICT, W47.next(), now=running)
+    await compute(db, DISTRICT, W47, now=W47.end + snapshots.SETTLE / 2)
+    assert await kept_rows(db) == {
+        ("week", "2026-11-23"): (running - snapshots.SETTLE, "tallied"),
+        ("week", "2026-11-16"): (W47.end - snapshots.SETTLE / 2, "tallied")}
+    # Closed: the bulletin itself, which replaces the tallies.
+    report = await compute(db, DISTRICT, W47, now=W47.end + snapshots.SETTLE)
+    assert (await kept_rows(db))["week", "2026-11-16"] == (W47.end, "report")
+    assert report.totals == TOTALS_W47
 
 
 async def test_a_write_committed_during_the_computation_is_not_lost(db):
@@ -107,12 +116,14 @@ async def test_a_write_committed_during_the_computation_is_not_lost(db):
     assert body is None
     report = await fresh(db)
     await add_case(db, 41, "2026-11-19 08:00", S1, C1, L1)  # committed meanwhile
-    await snapshots.keep(db, "week", W47.first, W47.end, 1, True, report.to_store(), seen)
+    await snapshots.keep(db, "week", W47.first, W47.end, 1, True,
+                         {"report": report.to_store()}, seen)
     assert await kept(db) == {}
     # Computed again from the newer events, it is kept.
     body, seen = await snapshots.load(db, "week", W47.first, 1, True)
     report = await fresh(db)
-    await snapshots.keep(db, "week", W47.first, W47.end, 1, True, report.to_store(), seen)
+    await snapshots.keep(db, "week", W47.first, W47.end, 1, True,
+                         {"report": report.to_store()}, seen)
     assert set(await kept(db)) == {("week", "2026-11-16")}
 
 

@@ -53,6 +53,9 @@ TARGETS = [
     Target("stats_month", "stats_month_floor", max_ratio=2.0, max_median=500.0),
     Target("stats_week_kept", "stats_week_floor"),
     Target("stats_month_kept", "stats_month_floor", max_ratio=2.0, max_median=500.0),
+    Target("stats_week_running", "stats_week_running_floor"),
+    Target("stats_month_running", "stats_month_running_floor", max_ratio=2.0,
+           max_median=500.0),
     Target("import_rows_per_s", "import_floor_rows_per_s", min_median=20_000),
     Target("live_latency", None, max_median=2000.0),
     Target("console_rss_mb", "bare_rss_mb", max_median=250.0),
@@ -66,6 +69,8 @@ FIGURES = ["startup_bare", "startup_first_screen", "bare_rss_mb", "console_rss_m
            "grid_open", "grid_expand_street", "grid_screen_open", "grid_screen_expand_street",
            "stats_week", "stats_week_floor",
            "stats_month", "stats_month_floor", "stats_week_kept", "stats_month_kept",
+           "stats_week_running", "stats_week_running_floor", "stats_month_running",
+           "stats_month_running_floor",
            "import_rows_per_s",
            "import_floor_rows_per_s", "live_latency"]
 

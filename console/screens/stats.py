@@ -168,9 +168,10 @@ class StatsScreen(Screen):
         self.ready.set()
 
     def on_data_changed(self, _: DataChanged | None = None) -> None:
-        # A busy district commits every few seconds, and a running month takes
-        # about a second to compute: refresh at most every REFRESH_S (the
-        # period line says as of when), and never restart a load under way.
+        # A busy district commits every few seconds, and a refresh (bulletin,
+        # charts, trend) costs a few tenths of a second: refresh at most every
+        # REFRESH_S (the period line says as of when), and never restart a
+        # load under way.
         if self._loading:
             self._stale = True
         elif self._refresh is None:
