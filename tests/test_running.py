@@ -132,3 +132,21 @@ async def test_a_kept_tally_that_does_not_add_up_is_counted_again(demo_db, offic
                            closure_reason="solved", version=version)
     report = await same_as_counted(demo_db, officer, week, moment)
     assert report.totals["received"] > 0
+
+
+async def test_after_many_touched_cases_the_period_is_counted_again(demo_db, officer,
+                                                                     monkeypatch):
+    """Past TOUCHED_MAX cases touched since the kept tallies (a bulk import, a
+    night without requests), the period is counted from the log and kept anew."""
+    monkeypatch.setattr(stats, "TOUCHED_MAX", 2)
+    week = Period.containing("week", clock.now())
+    await compute(demo_db, officer, week, now=clock.now())
+    kept_at = (await kept_rows(demo_db))[week.kind, str(week.first)][0]
+    feed = _Feed(demo_db, await _world(demo_db), random.Random(3))
+    for _ in range(10):
+        moment = clock.now() + timedelta(minutes=2)
+        clock.set_clock(lambda m=moment: m)
+        await feed.step()
+    await same_as_counted(demo_db, officer, week, clock.now())
+    cutoff, form = (await kept_rows(demo_db))[week.kind, str(week.first)]
+    assert form == "tallied" and cutoff == clock.now() - stats.snapshots.SETTLE > kept_at
