@@ -57,8 +57,8 @@ async def load(db: Database, kind: str, first: date, formulas: int,
 async def keep(db: Database, kind: str, first: date, end: datetime, formulas: int,
                extras: bool, body: dict, seen: int) -> None:
     """Keep what was counted up to ``end`` from the events up to id ``seen``,
-    unless a later one belongs before ``end``.  A database that cannot take the write
-    now (busy, read-only) just means computing it again next time."""
+    unless a later one belongs before ``end``.  A database that cannot take
+    the write now (busy, read-only) just means counting it again next time."""
     values = dict(kind=kind, first=first, period_end=end, formulas=formulas, extras=extras,
                   computed_at=clock.now(), body=body)
     try:

@@ -462,8 +462,8 @@ async def _tally(db: Database, period: Period, cutoff: datetime, scope, names: _
                  held: bool = True) -> tuple[Tallied, dict]:
     """The tallies as of ``cutoff``, and (if ``held``) the overdue cases then
     by fine key: counted from the log, or brought forward from ``since`` (a
-    district tally of the same period) when few cases were touched after it.
-    Without ``extras``, no hotspot counts or repeat complaints."""
+    district tally of the same period, used up) when few cases were touched
+    after it.  Without ``extras``, no hotspot counts or repeat complaints."""
     dialect, top = db.engine.dialect.name, names.top_category
     start = period.start
     touched = None

@@ -35,12 +35,14 @@ async def same_as_counted(db, actor, period, now) -> stats.Report:
 
 async def center_moves(db, actor, rng: random.Random) -> None:
     """What the feed does not do: callbacks, redos, supervision, direct answers."""
+    satisfaction = [s.value for s in Satisfaction]
     moves = [(State.RESOLVED, lambda i, v: workflow.callback(
-                 db, actor, i, version=v,
-                 satisfaction=rng.choice([s.value for s in Satisfaction]))),
-             (State.RESOLVED, lambda i, v: workflow.redo(db, actor, i, reason="群众不认可", version=v)),
+                 db, actor, i, version=v, satisfaction=rng.choice(satisfaction))),
+             (State.RESOLVED, lambda i, v: workflow.redo(
+                 db, actor, i, reason="群众不认可", version=v)),
              (State.IN_PROGRESS, lambda i, v: workflow.supervise(db, actor, i, version=v)),
-             (State.RECEIVED, lambda i, v: workflow.direct(db, actor, i, result="已答复", version=v))]
+             (State.RECEIVED, lambda i, v: workflow.direct(
+                 db, actor, i, result="已答复", version=v))]
     for state, move in moves:
         async with db.read() as conn:
             rows = (await conn.execute(select(cases.c.id, cases.c.version)
@@ -99,8 +101,9 @@ async def test_new_cases_bring_hotspots_and_repeat_complaints_up_to_date(demo_db
         moment = clock.now() + timedelta(minutes=1)
         clock.set_clock(lambda m=moment: m)
         await workflow.receive(demo_db, officer, channel="hotline", source_ref=f"run-{i}",
-                               category_id=category, urgency="normal", content="同一问题反复反映",
-                               street_id=street, community_id=community, grid_id=grid,
+                               category_id=category, urgency="normal",
+                               content="同一问题反复反映", street_id=street,
+                               community_id=community, grid_id=grid,
                                reporter_phone="13900000042")
     # (A bulletin counts what happened before its moment, so a minute later.)
     after = await same_as_counted(demo_db, officer, week, clock.now() + timedelta(minutes=1))
