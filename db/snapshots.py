@@ -72,3 +72,16 @@ async def keep(db: Database, kind: str, first: date, end: datetime, formulas: in
                 set_={k: insert.excluded[k] for k in values if k not in ("kind", "first")}))
     except Unavailable:
         pass
+
+
+async def kept_figure(db: Database, kind: str, firsts: list[date], formulas: int,
+                      name: str) -> dict[date, float | None]:
+    """One rate (``totals.<name>``) of the closed bulletins kept among the
+    periods starting on ``firsts``, by first day, without reading the rest."""
+    totals = kept.c.body["report"]["totals"]
+    async with db.read() as conn:
+        rows = await conn.execute(
+            select(kept.c.first, totals[name].as_float())
+            .where(kept.c.kind == kind, kept.c.first.in_(firsts), kept.c.formulas == formulas,
+                   totals["received"].as_integer().is_not(None)))
+        return {first: value for first, value in rows}

@@ -189,3 +189,23 @@ async def test_migration_0005_goes_down_and_up_again(db):
     assert await kept(db)
     await add_case(db, 43, "2026-11-18 10:00", S1, C1, L1)
     assert await kept(db) == {}
+
+
+async def test_the_weekly_trend_reads_the_rates_of_kept_weeks(db):
+    """The statistics screen's 12-week on-time trend takes a closed week's rate
+    from its kept bulletin, and counts only the weeks after the last one kept."""
+    from gridconsole.db.stats import on_time_trend
+
+    await scenario(db)
+    counted = await on_time_trend(db, DISTRICT, W47, now=AFTER)
+    for week in (W47.shift(-2), W47.previous(), W47):
+        await compute(db, DISTRICT, week, now=AFTER, extras=False)
+    assert await on_time_trend(db, DISTRICT, W47, now=AFTER) == counted
+    assert counted[-1][1] == TOTALS_W47["on_time_rate"]
+    # Read, not counted: a rate changed in the kept row shows.
+    table = ReportSnapshot.__table__
+    async with db.write() as conn:
+        body = await conn.scalar(select(table.c.body).where(table.c.first == W47.first))
+        body["report"]["totals"]["on_time_rate"] = 0.1234
+        await conn.execute(update(table).where(table.c.first == W47.first).values(body=body))
+    assert (await on_time_trend(db, DISTRICT, W47, now=AFTER))[-1][1] == 0.1234
