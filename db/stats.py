@@ -791,13 +791,19 @@ def _seconds(later, earlier, dialect: str):
     return extract("epoch", later - earlier)
 
 
+def _superseded(e, end):
+    """Whether the case of resolution ``e`` was resolved again before ``end``:
+    a case counts once, at its last resolution (DESIGN.md §4 ``resolved``)."""
+    later = events.alias("later")
+    return exists().where(later.c.case_id == e.c.case_id, later.c.seq > e.c.seq,
+                          later.c.action.in_(RESOLUTIONS), later.c.at < end)
+
+
 def _resolutions(start, end, scope, dialect):
     """One row per case resolved in P (its last resolution in P): keys, direct,
     answering a deadline, on time, hours since first dispatch (or None), the
     action, when, and the deadline."""
-    e, later = events, events.alias("later")
-    again = exists().where(later.c.case_id == e.c.case_id, later.c.seq > e.c.seq,
-                           later.c.action.in_(RESOLUTIONS), later.c.at < end)
+    e = events
     resolve = e.c.action == Action.RESOLVE.value
     has_due = and_(resolve, e.c.due_at.is_not(None))
     hours = case((and_(resolve, cases.c.first_dispatched_at.is_not(None)),
@@ -808,7 +814,8 @@ def _resolutions(start, end, scope, dialect):
                       case((and_(has_due, e.c.at <= e.c.due_at), 1), else_=0).label("on_time"),
                       hours.label("hours"), e.c.at.label("at"),
                       on=cases.c.id == e.c.case_id)
-    return query.where(e.c.action.in_(RESOLUTIONS), _between(e.c.at, start, end), ~again, scope)
+    return query.where(e.c.action.in_(RESOLUTIONS), _between(e.c.at, start, end),
+                       ~_superseded(e, end), scope)
 
 
 def _held_at(end, scope):
@@ -993,9 +1000,13 @@ async def daily(db: Database, actor: Actor, period: Period,
                  .where(_between(cases.c.created_at, period.start, end), scope).group_by(bucket))
         for b, n in await conn.execute(query):
             received[b] = n
-        rows = _resolutions(period.start, end, scope, conn.dialect.name).subquery()
-        bucket = _buckets(rows.c.at, edges)
-        query = select(bucket, func.count()).group_by(bucket)
+        e = events
+        bucket = _buckets(e.c.at, edges)
+        query = (select(bucket, func.count())
+                 .select_from(e.join(cases, cases.c.id == e.c.case_id))
+                 .where(e.c.action.in_(RESOLUTIONS), _between(e.c.at, period.start, end),
+                        ~_superseded(e, end), scope)
+                 .group_by(bucket))
         for b, n in await conn.execute(query):
             resolved[b] = n
     return list(zip(days, received, resolved))
@@ -1023,14 +1034,12 @@ async def _on_time_counts(db: Database, actor: Actor, weeks: list[Period],
     """(on time, resolutions answering a deadline) of each of ``weeks`` (in
     order), by first day, each as of its end (or ``cutoff``): one query, one
     index range a week."""
-    e, later = events, events.alias("later")
+    e = events
     ranges = [(w.start, min(w.end, cutoff)) for w in weeks]
     ends = [end for _, end in ranges]
     # The end of the row's week (or the cut-off), as its bulletin sees it.
     week_end = (case(*[(e.c.at < end, end) for end in ends[:-1]], else_=ends[-1])
                 if len(ends) > 1 else ends[0])
-    again = exists().where(later.c.case_id == e.c.case_id, later.c.seq > e.c.seq,
-                           later.c.action.in_(RESOLUTIONS), later.c.at < week_end)
     has_due = and_(e.c.action == Action.RESOLVE.value, e.c.due_at.is_not(None))
     # One bucket expression object in SELECT and GROUP BY: PostgreSQL only
     # accepts the grouping if both use the same bound parameters.
@@ -1038,8 +1047,9 @@ async def _on_time_counts(db: Database, actor: Actor, weeks: list[Period],
     query = (select(bucket, func.count().filter(and_(has_due, e.c.at <= e.c.due_at)),
                     func.count().filter(has_due))
              .select_from(e.join(cases, cases.c.id == e.c.case_id))
-             .where(e.c.action.in_(RESOLUTIONS), or_(*[_between(e.c.at, lo, hi) for lo, hi in ranges]),
-                    ~again, case_scope(actor))
+             .where(e.c.action.in_(RESOLUTIONS),
+                    or_(*[_between(e.c.at, lo, hi) for lo, hi in ranges]),
+                    ~_superseded(e, week_end), case_scope(actor))
              .group_by(bucket))
     counts = {w.first: (0, 0) for w in weeks}
     async with db.read() as conn:
