@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import (Text, and_, bindparam, case, cast, exists, extract, func,
-                        literal, or_, select, true, tuple_, union_all)
+                        literal, or_, select, true, tuple_, union, union_all)
 from sqlalchemy.sql import ColumnElement
 
 from . import clock, snapshots
@@ -470,8 +470,6 @@ async def _tally(db: Database, period: Period, cutoff: datetime, scope, names: _
     if since is not None:
         async with db.read() as conn:
             touched = await _touched(conn, since.cutoff)
-        if len(touched[0]) > TOUCHED_MAX:
-            since = touched = None
     # The longest jobs first, so that no long one starts last: the repeats,
     # then the per-dispatch and per-resolution queries … (timed on a month).
     if touched is None:
@@ -516,14 +514,16 @@ async def _tally(db: Database, period: Period, cutoff: datetime, scope, names: _
     return Tallied(cutoff, fine, since.hotspot_counts, since.repeats), overdue
 
 
-async def _touched(conn, since: datetime) -> tuple[list[int], list[str], list[tuple]]:
+async def _touched(conn, since: datetime) -> tuple[list[int], list[str], list[tuple]] | None:
     """The cases changed, or with an event stamped, at or after ``since``, and
     the repeat-complaint keys of those created then (the only cases a key
-    can gain)."""
-    changed = union_all(select(cases.c.id).where(cases.c.updated_at >= since),
-                        select(cases.c.id).where(cases.c.created_at >= since),
-                        select(events.c.case_id).where(events.c.at >= since))
-    ids = sorted(set((await conn.execute(changed)).scalars()))
+    can gain); None past TOUCHED_MAX cases."""
+    changed = union(select(cases.c.id).where(cases.c.updated_at >= since),
+                    select(cases.c.id).where(cases.c.created_at >= since),
+                    select(events.c.case_id).where(events.c.at >= since))
+    ids = sorted((await conn.execute(changed.limit(TOUCHED_MAX + 1))).scalars())
+    if len(ids) > TOUCHED_MAX:
+        return None
     new = (await conn.execute(
         select(cases.c.reporter_phone, cases.c.community_id, cases.c.category_id)
         .where(cases.c.created_at >= since))).all()
