@@ -436,12 +436,13 @@ async def _compute(db: Database, actor: Actor, period: Period, now: datetime, ex
     if not (kept and snapshots.keeps(actor)):
         return _report(period, *await _tally(db, period, end, scope, names, extras), names)
     found, seen = await snapshots.load(db, period.kind, period.first, FORMULAS, extras)
-    if found is not None and found.get("report"):
-        return Report.stored(period, found["report"])
-    base = Tallied.stored(found["tallied"]) if found else None
-    if base is not None and base.cutoff > end:  # asked about an earlier moment
-        base = None
     settled = min(period.end, now - snapshots.SETTLE)
+    if found is not None and "report" in found and settled == period.end:
+        return Report.stored(period, found["report"])
+    base = Tallied.stored(found["tallied"]) if found is not None and "tallied" in found else None
+    if found is not None and (base is None or base.cutoff > end):
+        # Asked about a moment before what is kept: count it, keep nothing.
+        return _report(period, *await _tally(db, period, end, scope, names, extras), names)
     due = base is None or base.cutoff < settled - REBASE or base.cutoff < settled == period.end
     if settled > period.start and due:
         closing = settled == period.end
@@ -1021,8 +1022,9 @@ async def on_time_trend(db: Database, actor: Actor, last: Period, weeks: int = 1
     cutoff = now or clock.now()
     final = Period.containing("week", _local_midnight(last.last_day))
     periods = [final.shift(-i) for i in range(weeks - 1, -1, -1)]
-    known = (await snapshots.kept_figure(db, "week", [w.first for w in periods], FORMULAS,
-                                         "on_time_rate") if snapshots.keeps(actor) else {})
+    closed = [w.first for w in periods if w.end + snapshots.SETTLE <= cutoff]
+    known = (await snapshots.kept_figure(db, "week", closed, FORMULAS, "on_time_rate")
+             if snapshots.keeps(actor) else {})
     missing = [w for w in periods if w.first not in known]
     counted = await _on_time_counts(db, actor, missing, cutoff) if missing else {}
     return [(w, known[w.first] if w.first in known else rate(*counted[w.first]))

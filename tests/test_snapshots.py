@@ -209,3 +209,18 @@ async def test_the_weekly_trend_reads_the_rates_of_kept_weeks(db):
         body["report"]["totals"]["on_time_rate"] = 0.1234
         await conn.execute(update(table).where(table.c.first == W47.first).values(body=body))
     assert (await on_time_trend(db, DISTRICT, W47, now=AFTER))[-1][1] == 0.1234
+
+
+async def test_a_moment_before_what_is_kept_is_counted_and_keeps_it(db):
+    """Asked as of a moment inside a week already closed and kept (a report
+    regenerated "as it stood then"), the bulletin is counted for that moment,
+    and the closed week's bulletin stays kept."""
+    from test_running import kept_rows
+
+    await scenario(db)
+    await compute(db, DISTRICT, W47, now=AFTER)
+    then = L("2026-11-19 12:00")
+    earlier = await compute(db, DISTRICT, W47, now=then)
+    assert earlier.as_json() == (await compute(db, DISTRICT, W47, now=then, kept=False)).as_json()
+    assert earlier.totals["received"] < TOTALS_W47["received"]
+    assert (await kept_rows(db))["week", "2026-11-16"] == (W47.end, "report")
