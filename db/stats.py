@@ -431,17 +431,17 @@ async def _compute(db: Database, actor: Actor, period: Period, now: datetime, ex
                    kept: bool) -> Report:
     end = min(period.end, now)
     scope = case_scope(actor)
-    async with db.read() as conn:
-        names = await _names(conn, actor)
-    if not (kept and snapshots.keeps(actor)):
-        return _report(period, *await _tally(db, period, end, scope, names, extras), names)
-    found, seen = await snapshots.load(db, period.kind, period.first, FORMULAS, extras)
+    keeping = kept and snapshots.keeps(actor)
+    found, seen = (await snapshots.load(db, period.kind, period.first, FORMULAS, extras)
+                   if keeping else (None, 0))
     settled = min(period.end, now - snapshots.SETTLE)
     if found is not None and "report" in found and settled == period.end:
         return Report.stored(period, found["report"])
+    async with db.read() as conn:
+        names = await _names(conn, actor)
     base = Tallied.stored(found["tallied"]) if found is not None and "tallied" in found else None
-    if found is not None and (base is None or base.cutoff > end):
-        # Asked about a moment before what is kept: count it, keep nothing.
+    if not keeping or (found is not None and (base is None or base.cutoff > end)):
+        # Not kept, or asked about a moment before what is kept: count, keep nothing.
         return _report(period, *await _tally(db, period, end, scope, names, extras), names)
     due = base is None or base.cutoff < settled - REBASE or base.cutoff < settled == period.end
     if settled > period.start and due:
