@@ -70,7 +70,11 @@ class Database:
                 self.url, connect_args={"timeout": BUSY_TIMEOUT_S})
             _sqlite_setup(self.engine)
         else:
+            # Times are stored as UTC without a zone: a session in another
+            # zone (a server set to Asia/Shanghai) would shift any compare
+            # with a zoned value by hours.
             self.engine = create_async_engine(self.url, pool_size=pool_size,
+                                              connect_args={"server_settings": {"timezone": "UTC"}},
                                               pool_pre_ping=True)
 
     @asynccontextmanager

@@ -1039,9 +1039,11 @@ async def _on_time_counts(db: Database, actor: Actor, weeks: list[Period],
     e = events
     ranges = [(w.start, min(w.end, cutoff)) for w in weeks]
     ends = [end for _, end in ranges]
-    # The end of the row's week (or the cut-off), as its bulletin sees it.
-    week_end = (case(*[(e.c.at < end, end) for end in ends[:-1]], else_=ends[-1])
-                if len(ends) > 1 else ends[0])
+    # The end of the row's week (or the cut-off), as its bulletin sees it;
+    # typed as the column is, or PostgreSQL would compare it with time zone.
+    typed = [literal(end, UTCDateTime()) for end in ends]
+    week_end = (case(*[(e.c.at < end, t) for end, t in zip(ends, typed[:-1])], else_=typed[-1])
+                if len(ends) > 1 else typed[0])
     has_due = and_(e.c.action == Action.RESOLVE.value, e.c.due_at.is_not(None))
     # One bucket expression object in SELECT and GROUP BY: PostgreSQL only
     # accepts the grouping if both use the same bound parameters.

@@ -257,3 +257,32 @@ async def test_chart_series(db):
     trend = await on_time_trend(db, DISTRICT, W47, now=L("2026-11-25 10:00"))
     assert [p.label for p, _ in trend][-2:] == ["2026-W46", "2026-W47"]
     assert len(trend) == 12 and trend[-1][1] == 0.6667 and trend[-2][1] is None
+
+
+async def test_a_server_in_shanghai_time_gives_the_same_figures(db):
+    """Times are stored as UTC without a zone.  A PostgreSQL server set to
+    Asia/Shanghai (as one in China may be) must not shift any compare: a case
+    resolved on time late on Sunday, redone and resolved again after midnight,
+    counts in its week, in the bulletin and in the trend alike."""
+    if db.is_sqlite:
+        pytest.skip("a PostgreSQL session's time zone")
+    from sqlalchemy import text
+
+    later = L("2026-12-20 00:00")
+    await scenario(db)
+    await add_case(db, 50, "2026-11-22 20:00", S1, C1, L1, events=[
+        dispatch("2026-11-22 20:10", G1, "2026-11-22 21:00", "2026-11-23 20:10"),
+        ("sign", "2026-11-22 20:20", "in_progress", G1, "2026-11-22 21:00", None),
+        ("resolve", "2026-11-22 23:00", "resolved", G1, "2026-11-23 20:10", None),
+        ("redo", "2026-11-23 01:00", "in_progress", G1, "2026-11-24 01:00", None),
+        ("resolve", "2026-11-23 02:00", "resolved", G1, "2026-11-24 01:00", None)])
+    before = await compute(db, DISTRICT, W47, now=later, kept=False)
+    assert before.totals["on_time_rate"] == 0.75  # c1, c3 and c50 of c1, c2, c3, c50
+    async with db.write() as conn:
+        name = await conn.scalar(text("SELECT current_database()"))
+        await conn.execute(text(f"ALTER DATABASE \"{name}\" SET timezone TO 'Asia/Shanghai'"))
+    await db.engine.dispose()  # new sessions start in Shanghai time
+    after = await compute(db, DISTRICT, W47, now=later, kept=False)
+    assert after.as_json() == before.as_json()
+    trend = await on_time_trend(db, DISTRICT, W47, now=later)
+    assert trend[-1][1] == 0.75
