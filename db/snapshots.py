@@ -22,6 +22,7 @@ current holders, so a scoped bulletin of a past period can still move.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -40,30 +41,44 @@ def keeps(actor: Actor) -> bool:
     return actor.scope_unit_id is None
 
 
-async def load(db: Database, kind: str, first: date, formulas: int,
-               extras: bool) -> tuple[dict | None, int]:
-    """What is kept for the period (None if nothing that will do), and the
-    newest event id now: pass it to ``keep`` after computing."""
+class Seen(NamedTuple):
+    """What a count started from: the newest event id, and when the row it
+    may replace was kept (None: there was none)."""
+    event_id: int
+    kept_at: datetime | None
+
+
+async def load(db: Database, kind: str, first: date, formulas: int) -> tuple[dict | None, Seen]:
+    """What is kept for the period (None if nothing that will do), and what
+    the count starts from: pass it to ``keep`` after counting."""
     async with db.read() as conn:
         row = (await conn.execute(
-            select(kept.c.formulas, kept.c.extras, kept.c.body)
+            select(kept.c.formulas, kept.c.extras, kept.c.computed_at, kept.c.body)
             .where(kept.c.kind == kind, kept.c.first == first))).first()
-        seen = await conn.scalar(select(func.coalesce(func.max(events.c.id), 0)))
-    if row is not None and row.formulas == formulas and (row.extras or not extras):
+        newest = await conn.scalar(select(func.coalesce(func.max(events.c.id), 0)))
+    seen = Seen(newest, row.computed_at if row is not None else None)
+    # Rows kept without hotspots and repeat complaints (older versions) won't do.
+    if row is not None and row.formulas == formulas and row.extras:
         return row.body, seen
     return None, seen
 
 
 async def keep(db: Database, kind: str, first: date, end: datetime, formulas: int,
-               extras: bool, body: dict, seen: int) -> None:
-    """Keep what was counted up to ``end`` from the events up to id ``seen``,
-    unless a later one belongs before ``end``.  A database that cannot take
-    the write now (busy, read-only) just means counting it again next time."""
-    values = dict(kind=kind, first=first, period_end=end, formulas=formulas, extras=extras,
+               body: dict, seen: Seen) -> None:
+    """Keep what was counted up to ``end``, unless something it could not
+    see was written meanwhile: an event newer than ``seen`` stamped before
+    ``end``, or (the triggers having deleted it) the row it started from.  A
+    database that cannot take the write now (busy, read-only) just means
+    counting it again next time."""
+    values = dict(kind=kind, first=first, period_end=end, formulas=formulas, extras=True,
                   computed_at=clock.now(), body=body)
     try:
         async with db.write() as conn:
-            if await conn.scalar(select(exists().where(events.c.id > seen, events.c.at < end))):
+            if await conn.scalar(select(exists().where(events.c.id > seen.event_id,
+                                                       events.c.at < end))):
+                return
+            if seen.kept_at is not None and seen.kept_at != await conn.scalar(
+                    select(kept.c.computed_at).where(kept.c.kind == kind, kept.c.first == first)):
                 return
             insert = (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(kept)
             insert = insert.values(values)
@@ -72,6 +87,12 @@ async def keep(db: Database, kind: str, first: date, end: datetime, formulas: in
                 set_={k: insert.excluded[k] for k in values if k not in ("kind", "first")}))
     except Unavailable:
         pass
+
+
+async def forget(db: Database, kind: str, first: date) -> None:
+    """Drop what is kept for one period (it is counted again when next asked for)."""
+    async with db.write() as conn:
+        await conn.execute(kept.delete().where(kept.c.kind == kind, kept.c.first == first))
 
 
 async def kept_figure(db: Database, kind: str, firsts: list[date], formulas: int,

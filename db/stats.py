@@ -184,6 +184,9 @@ class Tally:
         self.handle_hours += other.handle_hours
         self.ack_minutes += other.ack_minutes
 
+    def __bool__(self) -> bool:
+        return any(self.counts) or bool(self.handle_hours or self.ack_minutes)
+
     def sort(self) -> None:
         """Fine tallies keep their durations sorted: a group's list is then a
         few sorted runs, which sort for its median in little more than a merge."""
@@ -350,8 +353,10 @@ def _rows(query, **params):
 #: A kept running tally older than this (past SETTLE) is brought forward and
 #: kept again: the cases touched since it stay few, and so do the writes.
 REBASE = timedelta(minutes=10)
-#: Past this many cases touched since a kept tally, counting from the log is cheaper.
-TOUCHED_MAX = 5000
+#: Past this many cases touched since a kept tally (a day or more without a
+#: request), the period is counted from the log; under SQLite's oldest limit
+#: of 999 values in one statement.
+TOUCHED_MAX = 900
 
 
 @dataclass
@@ -432,11 +437,11 @@ async def _compute(db: Database, actor: Actor, period: Period, now: datetime, ex
     end = min(period.end, now)
     scope = case_scope(actor)
     keeping = kept and snapshots.keeps(actor)
-    found, seen = (await snapshots.load(db, period.kind, period.first, FORMULAS, extras)
-                   if keeping else (None, 0))
+    found, seen = (await snapshots.load(db, period.kind, period.first, FORMULAS)
+                   if keeping else (None, None))
     settled = min(period.end, now - snapshots.SETTLE)
     if found is not None and "report" in found and settled == period.end:
-        return Report.stored(period, found["report"])
+        return _trimmed(Report.stored(period, found["report"]), extras)
     async with db.read() as conn:
         names = await _names(conn, actor)
     base = Tallied.stored(found["tallied"]) if found is not None and "tallied" in found else None
@@ -445,17 +450,23 @@ async def _compute(db: Database, actor: Actor, period: Period, now: datetime, ex
         return _report(period, *await _tally(db, period, end, scope, names, extras), names)
     due = base is None or base.cutoff < settled - REBASE or base.cutoff < settled == period.end
     if settled > period.start and due:
+        # Kept with hotspots and repeat complaints, whatever this request wants.
         closing = settled == period.end
-        base, overdue = await _tally(db, period, settled, scope, names, extras, since=base,
+        base, overdue = await _tally(db, period, settled, scope, names, True, since=base,
                                      held=closing)
+        report = _report(period, base, overdue, names) if closing else None
+        await snapshots.keep(db, period.kind, period.first, settled, FORMULAS,
+                             {"report": report.to_store()} if closing
+                             else {"tallied": base.to_store()}, seen)
         if closing:
-            report = _report(period, base, overdue, names)
-            await snapshots.keep(db, period.kind, period.first, settled, FORMULAS, extras,
-                                 {"report": report.to_store()}, seen)
-            return report
-        await snapshots.keep(db, period.kind, period.first, settled, FORMULAS, extras,
-                             {"tallied": base.to_store()}, seen)
+            return _trimmed(report, extras)
     return _report(period, *await _tally(db, period, end, scope, names, extras, since=base), names)
+
+
+def _trimmed(report: Report, extras: bool) -> Report:
+    if not extras:
+        report.hotspots, report.repeat_complaints = [], []
+    return report
 
 
 async def _tally(db: Database, period: Period, cutoff: datetime, scope, names: _Names,
@@ -506,6 +517,8 @@ async def _tally(db: Database, period: Period, cutoff: datetime, scope, names: _
         mine = fine.setdefault(key, Tally())
         mine.merge(tally)
         mine.sort()
+    for key in [k for k, t in fine.items() if not t]:  # all taken out again
+        del fine[key]
     if not extras:
         return Tallied(cutoff, fine, {}, {}), overdue
     for key, (n,) in hotspot_counts.items():
@@ -601,7 +614,9 @@ def _report(period: Period, tallied: Tallied, overdue: dict, names: _Names) -> R
         by_unit += [_ordered(r) for r in rows]
     by_category = [{"category": names.category[c], "category_id": c, **kpis_of("category", c)}
                    for c in names.top_categories]
-    channels = sorted(k for g, k in tallies if g == "channel")
+    # Channels something was counted for (whether a tally with nothing in it
+    # is there depends on how it was reached: from the log or brought forward).
+    channels = sorted(k for (g, k), t in tallies.items() if g == "channel" and t)
     by_channel = [{"channel": ch, **kpis_of("channel", ch)} for ch in channels]
     return Report(period, tallied.cutoff, kpis_of("total", None), by_unit, by_category,
                   by_channel, _hotspot_list(tallied.hotspot_counts, names),

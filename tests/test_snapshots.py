@@ -36,12 +36,17 @@ async def test_a_closed_week_is_computed_once_and_read_back_unchanged(db):
     again = await compute(db, DISTRICT, W47, now=AFTER)
     assert again.as_json() == first.as_json() == (await fresh(db)).as_json()
     assert again.as_of == first.as_of == W47.end and again.totals == TOTALS_W47
-    # A kept bulletin without hotspots and repeats serves only a request without them.
-    await compute(db, DISTRICT, W47.previous(), now=AFTER, extras=False)
-    assert (await kept(db))[("week", "2026-11-09")] is False
+    # Kept with hotspots and repeats even when asked without them (as the
+    # screen asks for the previous period), and then read back either way.
+    bare = await compute(db, DISTRICT, W47.previous(), now=AFTER, extras=False)
+    assert bare.as_json() == (await compute(db, DISTRICT, W47.previous(), now=AFTER,
+                                            extras=False, kept=False)).as_json()
+    assert bare.hotspots == bare.repeat_complaints == []
+    assert (await kept(db))[("week", "2026-11-09")] is True
     full = await compute(db, DISTRICT, W47.previous(), now=AFTER)
     assert full.as_json() == (await fresh(db, W47.previous())).as_json()
-    assert (await kept(db))[("week", "2026-11-09")] is True
+    assert (await compute(db, DISTRICT, W47.previous(), now=AFTER,
+                          extras=False)).as_json() == bare.as_json()
 
 
 async def test_history_written_into_a_closed_period_discards_its_bulletin(db):
@@ -112,18 +117,18 @@ async def test_a_write_committed_during_the_computation_is_not_lost(db):
     """The trigger cannot discard a bulletin not yet kept: keep() itself checks
     for events newer than the computation that belong before the period's end."""
     await scenario(db)
-    body, seen = await snapshots.load(db, "week", W47.first, 1, True)
+    body, seen = await snapshots.load(db, "week", W47.first, 1)
     assert body is None
     report = await fresh(db)
     await add_case(db, 41, "2026-11-19 08:00", S1, C1, L1)  # committed meanwhile
-    await snapshots.keep(db, "week", W47.first, W47.end, 1, True,
-                         {"report": report.to_store()}, seen)
+    await snapshots.keep(db, "week", W47.first, W47.end, 1, {"report": report.to_store()},
+                         seen)
     assert await kept(db) == {}
     # Computed again from the newer events, it is kept.
-    body, seen = await snapshots.load(db, "week", W47.first, 1, True)
+    body, seen = await snapshots.load(db, "week", W47.first, 1)
     report = await fresh(db)
-    await snapshots.keep(db, "week", W47.first, W47.end, 1, True,
-                         {"report": report.to_store()}, seen)
+    await snapshots.keep(db, "week", W47.first, W47.end, 1, {"report": report.to_store()},
+                         seen)
     assert set(await kept(db)) == {("week", "2026-11-16")}
 
 
@@ -224,3 +229,21 @@ async def test_a_moment_before_what_is_kept_is_counted_and_keeps_it(db):
     assert earlier.as_json() == (await compute(db, DISTRICT, W47, now=then, kept=False)).as_json()
     assert earlier.totals["received"] < TOTALS_W47["received"]
     assert (await kept_rows(db))["week", "2026-11-16"] == (W47.end, "report")
+
+
+async def test_a_change_without_events_during_a_count_is_not_lost(db):
+    """A unit renamed while tallies are being brought forward: its trigger
+    deletes the kept row, and keep() does not put back what was counted
+    before the rename."""
+    from gridconsole.db.stats import FORMULAS
+
+    await scenario(db)
+    running, week = L("2026-11-25 10:00"), W47.next()
+    await compute(db, DISTRICT, week, now=running)
+    body, seen = await snapshots.load(db, "week", week.first, FORMULAS)
+    assert body is not None and seen.kept_at is not None
+    units = Unit.__table__
+    async with db.write() as conn:
+        await conn.execute(update(units).where(units.c.id == S1).values(name="新名街道"))
+    await snapshots.keep(db, "week", week.first, running, FORMULAS, body, seen)
+    assert await kept(db) == {}
