@@ -200,8 +200,9 @@ class CaseEvent(Base):
 
 
 class ReportSnapshot(Base):
-    """The district bulletin of a closed period, computed once (db/snapshots.py);
-    triggers (migration 0005) delete it when history before its end changes."""
+    """A district bulletin counted once (db/snapshots.py): a closed period's
+    bulletin, or a running period's tallies as of ``period_end``; triggers
+    (migration 0005) delete it when history before ``period_end`` changes."""
     __tablename__ = "report_snapshots"
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     first: Mapped[date] = mapped_column(Date, primary_key=True)
