@@ -21,15 +21,17 @@ current holders, so a scoped bulletin of a past period can still move.
 """
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Text, cast, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import clock
 from .engine import Database, Unavailable
 from .models import CaseEvent, ReportSnapshot
+from .nogc import without_gc
 from .scope import Actor
 
 SETTLE = timedelta(minutes=5)
@@ -53,14 +55,19 @@ async def load(db: Database, kind: str, first: date, formulas: int) -> tuple[dic
     the count starts from: pass it to ``keep`` after counting."""
     async with db.read() as conn:
         row = (await conn.execute(
-            select(kept.c.formulas, kept.c.extras, kept.c.computed_at, kept.c.body)
+            select(kept.c.formulas, kept.c.extras, kept.c.computed_at,
+                   cast(kept.c.body, Text).label("body"))
             .where(kept.c.kind == kind, kept.c.first == first))).first()
         newest = await conn.scalar(select(func.coalesce(func.max(events.c.id), 0)))
     seen = Seen(newest, row.computed_at if row is not None else None)
     # Rows kept without hotspots and repeat complaints (older versions) won't do.
     if row is not None and row.formulas == formulas and row.extras:
-        return row.body, seen
+        return _decoded(row.body), seen
     return None, seen
+
+
+#: Megabytes of JSON for a running month: decoded here, not by the driver.
+_decoded = without_gc(json.loads)
 
 
 async def keep(db: Database, kind: str, first: date, end: datetime, formulas: int,

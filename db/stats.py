@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import math
 import operator
 import re
@@ -41,6 +40,7 @@ from sqlalchemy import (Text, and_, bindparam, case, cast, exists, extract, func
 from sqlalchemy.sql import ColumnElement
 
 from . import clock, snapshots
+from .nogc import without_gc
 from .domain import HELD_STATES, Action, Satisfaction, State, UnitKind
 from .engine import Database
 from .models import Case, CaseEvent, Category, Unit, UTCDateTime
@@ -349,25 +349,6 @@ def _rows(query, **params):
     return job
 
 
-def _without_gc(build):
-    """Run ``build`` with the cyclic garbage collector paused.  Building a
-    bulletin makes hundreds of thousands of small lists, dicts and floats,
-    none of them in a cycle, and every few hundred of them would set the
-    collector walking the heap (1M database, month brought forward: 0.41 s
-    with it, 0.37 s without).  Only synchronous code: no other task runs
-    meanwhile."""
-    @functools.wraps(build)
-    def paused(*args, **kwargs):
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            return build(*args, **kwargs)
-        finally:
-            if collecting:
-                gc.enable()
-    return paused
-
-
 #: A kept running tally older than this (past SETTLE) is brought forward and
 #: kept again: the cases touched since it stay few, and so do the writes.
 REBASE = timedelta(minutes=10)
@@ -402,7 +383,7 @@ class Tallied:
                 "repeats": [[*key, *run] for key, run in self.repeats.items()]}
 
     @classmethod
-    @_without_gc
+    @without_gc
     def stored(cls, body: dict) -> Tallied:
         return cls(datetime.fromisoformat(body["cutoff"]),
                    {tuple(key): Tally(counts, hours, minutes)
@@ -551,7 +532,7 @@ def _touched_queries(dialect: str) -> tuple:
     return _fine_queries(start, end, cases.c.id.in_(bindparam("ids", expanding=True)), dialect)
 
 
-@_without_gc
+@without_gc
 def _fold(results, top: dict[int, int]) -> dict[tuple, Tally]:
     """Tallies by the finest key that any group needs (street, top category,
     channel, department): one dict lookup per row."""
@@ -571,7 +552,7 @@ def _fold(results, top: dict[int, int]) -> dict[tuple, Tally]:
     return dict(fine)
 
 
-@_without_gc
+@without_gc
 def _report(period: Period, tallied: Tallied, overdue: dict, names: _Names) -> Report:
     """Roll the fine tallies up (a few thousand keys, each merge one C-level
     map over the counters) into the bulletin's groups and rankings."""
