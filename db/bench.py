@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, delete, func, select, text
 
+from . import snapshots
 from .casefilter import CaseFilter
 from .domain import State, UnitKind
 from .engine import Database
@@ -356,8 +357,6 @@ async def stats_figures(db: Database, actor: Actor, runs: int) -> dict:
                                          same_as_computed=kept.as_json() == report.as_json())
         # The running period up to the newest case, from tallies kept as of
         # REBASE + SETTLE (15 minutes) before it: the most a refresh brings forward.
-        from . import snapshots  # there with db/stats
-
         running = Period.containing(kind, newest)
         await snapshots.forget(db, running.kind, running.first)  # e.g. kept by a later run
         await compute(db, actor, running, now=newest - rebase)

@@ -55,13 +55,11 @@ async def load(db: Database, kind: str, first: date, formulas: int) -> tuple[dic
     the count starts from: pass it to ``keep`` after counting."""
     async with db.read() as conn:
         row = (await conn.execute(
-            select(kept.c.formulas, kept.c.extras, kept.c.computed_at,
-                   cast(kept.c.body, Text).label("body"))
+            select(kept.c.formulas, kept.c.computed_at, cast(kept.c.body, Text).label("body"))
             .where(kept.c.kind == kind, kept.c.first == first))).first()
         newest = await conn.scalar(select(func.coalesce(func.max(events.c.id), 0)))
     seen = Seen(newest, row.computed_at if row is not None else None)
-    # Rows kept without hotspots and repeat complaints (older versions) won't do.
-    if row is not None and row.formulas == formulas and row.extras:
+    if row is not None and row.formulas == formulas:
         return _decoded(row.body), seen
     return None, seen
 
