@@ -102,12 +102,13 @@ async def forget(db: Database, kind: str, first: date) -> None:
 
 async def kept_figure(db: Database, kind: str, firsts: list[date], formulas: int,
                       name: str) -> dict[date, float | None]:
-    """One rate (``totals.<name>``) of the closed bulletins kept among the
-    periods starting on ``firsts``, by first day, without reading the rest."""
+    """One figure (``totals.<name>``) of the closed bulletins kept among the
+    periods starting on ``firsts``, by first day.  Each body (a megabyte with
+    its repeat complaints) is parsed once, in the database, for its totals."""
     totals = kept.c.body["report"]["totals"]
     async with db.read() as conn:
         rows = await conn.execute(
-            select(kept.c.first, totals[name].as_float())
-            .where(kept.c.kind == kind, kept.c.first.in_(firsts), kept.c.formulas == formulas,
-                   totals["received"].as_integer().is_not(None)))
-        return {first: value for first, value in rows}
+            select(kept.c.first, totals)
+            .where(kept.c.kind == kind, kept.c.first.in_(firsts), kept.c.formulas == formulas))
+        # A running period's row has tallies, no totals.
+        return {first: found[name] for first, found in rows if found is not None}
